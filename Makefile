@@ -1,0 +1,163 @@
+# tierwall: an operator that turns declared application tiers into
+# least-privilege NetworkPolicies. Run `make help` for the targets.
+
+# Tool versions, pinned. Kubernetes for envtest follows k8s.io/api in go.mod.
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+KUSTOMIZE_VERSION ?= v5.7.1
+GOLANGCI_LINT_VERSION ?= v2.15.0
+
+IMG ?= ghcr.io/tierwall/tierwall:latest
+CONTAINER_TOOL ?= docker
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 30s
+
+LOCALBIN ?= $(CURDIR)/bin
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+KUSTOMIZE ?= $(LOCALBIN)/kustomize
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+
+# Setting SHELL to bash allows bash commands to be executed by recipes.
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRD and RBAC manifests from the kubebuilder markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate the DeepCopy methods of the API types.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint.
+	$(GOLANGCI_LINT) run
+
+.PHONY: verify
+verify: manifests generate fmt ## Regenerate code and manifests; fail if the tree changed.
+	@if [ -n "$$(git status --porcelain -- api config internal controllers cmd go.mod go.sum)" ]; then \
+		echo "Generated files are out of date; run 'make manifests generate fmt' and commit:"; \
+		git status --porcelain -- api config internal controllers cmd go.mod go.sum; git --no-pager diff --stat; exit 1; fi
+
+.PHONY: envtest
+envtest: ## Build (once) the kube-apiserver, etcd and kubectl that the tests need, from Go module sources.
+	@hack/envtest-binaries.sh >/dev/null
+
+# ENVTEST_ASSETS resolves, and builds on first use, the envtest binaries.
+ENVTEST_ASSETS = $(shell hack/envtest-binaries.sh)
+
+.PHONY: test
+test: manifests generate vet envtest ## Run all unit and envtest tests.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -coverprofile cover.out
+
+.PHONY: test-e2e
+test-e2e: manifests kustomize envtest build ## Install with kustomize and kubectl on a local control plane, as a user would, and test it.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" MANAGER_BIN="$(LOCALBIN)/manager" \
+		go test -tags e2e ./test/e2e/ -v -ginkgo.v -timeout 20m
+
+.PHONY: fuzz
+fuzz: ## Fuzz the renderer for FUZZTIME.
+	go test ./internal/render/ -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME)
+
+.PHONY: bench
+bench: ## Run the benchmarks.
+	go test ./internal/... -run '^$$' -bench . -benchmem
+
+.PHONY: demo
+demo: manifests envtest ## Start a local control plane and the operator, apply the WordPress sample, and show what tierwall generated (DEMO_KEEP=1 keeps it running).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo $(if $(DEMO_KEEP),--keep)
+
+##@ Build
+
+.PHONY: build
+build: manifests generate ## Build the manager and the tierwall CLI into bin/.
+	go build -o $(LOCALBIN)/manager ./cmd
+	go build -o $(LOCALBIN)/tierwall ./cmd/tierwall
+
+.PHONY: run
+run: manifests generate ## Run the manager against the cluster of the current kubeconfig.
+	go run ./cmd
+
+.PHONY: docker-build
+docker-build: ## Build the manager image (needs a container engine).
+	$(CONTAINER_TOOL) build -t $(IMG) .
+
+.PHONY: build-installer
+build-installer: manifests kustomize ## Write dist/install.yaml: everything `make deploy` installs, in one file.
+	mkdir -p dist
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default > dist/install.yaml
+
+##@ Deployment
+
+ifndef ignore-not-found
+  ignore-not-found = false
+endif
+
+.PHONY: install
+install: manifests kustomize ## Install the CRD into the cluster of the current kubeconfig.
+	$(KUSTOMIZE) build config/crd | kubectl apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: manifests kustomize ## Remove the CRD (and every AppIsolation) from the cluster.
+	$(KUSTOMIZE) build config/crd | kubectl delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: deploy
+deploy: manifests kustomize ## Deploy the operator to the cluster of the current kubeconfig.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | kubectl apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: kustomize ## Remove the operator from the cluster.
+	$(KUSTOMIZE) build config/default | kubectl delete --ignore-not-found=$(ignore-not-found) -f -
+
+##@ Tools
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.
+$(CONTROLLER_GEN): $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE) ## Install kustomize into bin/.
+$(KUSTOMIZE): $(LOCALBIN)
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into bin/.
+$(GOLANGCI_LINT): $(LOCALBIN)
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+$(LOCALBIN):
+	mkdir -p $(LOCALBIN)
+
+# go-install-tool installs $2@$3 as $1-$3 and links $1 to it, so that a
+# version bump in this file reinstalls the tool.
+define go-install-tool
+@[ -f "$(1)-$(3)" ] && [ "$$(readlink -- "$(1)" 2>/dev/null)" = "$$(basename "$(1)-$(3)")" ] || { \
+set -e; \
+echo "Installing $(2)@$(3)"; \
+rm -f "$(1)"; \
+GOBIN="$(LOCALBIN)" go install $(2)@$(3); \
+mv "$(LOCALBIN)/$$(basename "$(1)")" "$(1)-$(3)"; \
+ln -sf "$$(basename "$(1)-$(3)")" "$(1)"; \
+}
+endef

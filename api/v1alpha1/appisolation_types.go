@@ -1,0 +1,344 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// AppIsolationKind is the kind of the AppIsolation resource.
+const AppIsolationKind = "AppIsolation"
+
+// Mode says whether tierwall enforces the rendered policies.
+// +kubebuilder:validation:Enum=Enforce;DryRun
+type Mode string
+
+const (
+	// ModeEnforce applies the rendered NetworkPolicies.
+	ModeEnforce Mode = "Enforce"
+	// ModeDryRun renders and reports the policies without applying them, and
+	// removes the ones tierwall had applied.
+	ModeDryRun Mode = "DryRun"
+)
+
+// Protocol is a transport protocol a NetworkPolicy port can name.
+// +kubebuilder:validation:Enum=TCP;UDP;SCTP
+type Protocol string
+
+// AppIsolationSpec declares the tiers of an application and who may reach them.
+// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.tier) || self.tiers.exists(u, u.name == p.tier)))",messageExpression="'spec.tiers[].allowFrom[].tier must name a tier declared in spec.tiers (declared: ' + self.tiers.map(u, u.name).join(', ') + ')'",fieldPath=".tiers",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.ingressController) || (has(self.ingressControllers) && self.ingressControllers.exists(c, c.name == p.ingressController))))",messageExpression="'spec.tiers[].allowFrom[].ingressController must name an entry of spec.ingressControllers (declared: ' + (has(self.ingressControllers) ? self.ingressControllers.map(c, c.name).join(', ') : 'none') + ')'",fieldPath=".tiers",reason=FieldValueInvalid
+type AppIsolationSpec struct {
+	// Mode is Enforce (the default) to apply the rendered NetworkPolicies, or
+	// DryRun to only report what would be applied. Switching to DryRun
+	// removes the policies tierwall had applied, default-deny first.
+	// +kubebuilder:default=Enforce
+	// +optional
+	Mode Mode `json:"mode,omitempty"`
+
+	// PodSelector selects the pods this AppIsolation governs: each of them is
+	// denied all ingress and egress that the tiers do not allow. Omitted, it
+	// governs every pod in the namespace.
+	// +optional
+	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+
+	// IngressControllers are the entry points from outside the namespace that
+	// tiers may accept traffic from, such as Traefik or ingress-nginx.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=8
+	// +optional
+	IngressControllers []IngressController `json:"ingressControllers,omitempty"`
+
+	// Tiers are groups of governed pods and the traffic each accepts.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +required
+	Tiers []Tier `json:"tiers"`
+
+	// DNS says which DNS servers governed pods may query. Omitted, they may
+	// query pods labelled k8s-app=kube-dns in kube-system on UDP and TCP 53.
+	// +optional
+	DNS *DNS `json:"dns,omitempty"`
+}
+
+// IngressController is an entry point from outside the namespace, selected
+// by namespace and pod labels, or by node addresses for controllers that run
+// with hostNetwork.
+// +kubebuilder:validation:XValidation:rule="has(self.namespace) || has(self.ipBlocks)",message="set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks for a hostNetwork controller"
+// +kubebuilder:validation:XValidation:rule="!has(self.podSelector) || has(self.namespace)",message="podSelector requires namespace: the controller's pods are selected in that namespace only"
+type IngressController struct {
+	// Name identifies the controller in allowFrom entries. It is a DNS label of
+	// at most 40 characters.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +required
+	Name string `json:"name"`
+
+	// Namespace is the namespace the controller's pods run in.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// PodSelector selects the controller's pods in Namespace. Omitted, every
+	// pod of Namespace is the controller.
+	// +optional
+	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+
+	// IPBlocks are the addresses the controller's traffic comes from when it
+	// runs with hostNetwork (usually the node addresses).
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	// +optional
+	IPBlocks []IPBlock `json:"ipBlocks,omitempty"`
+}
+
+// Tier is a group of governed pods that accepts traffic on its ports from the
+// peers it lists.
+// +kubebuilder:validation:XValidation:rule="!has(self.allowFrom) || size(self.allowFrom) == 0 || (has(self.ports) && size(self.ports) > 0)",message="ports is required when allowFrom is set: list the ports the tier's pods listen on",fieldPath=".ports",reason=FieldValueRequired
+type Tier struct {
+	// Name identifies the tier; it is part of the generated policy names. It
+	// is a DNS label of at most 40 characters.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +required
+	Name string `json:"name"`
+
+	// PodSelector selects the tier's pods among the governed pods.
+	// +required
+	PodSelector metav1.LabelSelector `json:"podSelector"`
+
+	// Ports are the ports the tier's pods accept traffic on.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Ports []Port `json:"ports,omitempty"`
+
+	// AllowFrom lists who may connect to the tier's ports. Omitted, nothing
+	// may.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	AllowFrom []Peer `json:"allowFrom,omitempty"`
+
+	// EgressTo lists destinations outside the application the tier's pods may
+	// connect to, such as an update server. Tiers that allow this tier and
+	// DNS need no entry here.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	EgressTo []EgressRule `json:"egressTo,omitempty"`
+}
+
+// Port is a port, or a range of ports, and a protocol.
+// +kubebuilder:validation:XValidation:rule="type(self.port) == int ? (self.port >= 1 && self.port <= 65535) : (size(self.port) <= 15 && self.port.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && self.port.matches('[a-z]'))",message="port must be a number from 1 to 65535 or a named port (an IANA service name of at most 15 characters, such as http)",fieldPath=".port",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.endPort) || type(self.port) == int",message="endPort needs a numeric port: a range cannot start at a named port",fieldPath=".endPort",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.endPort) || type(self.port) != int || self.endPort >= self.port",message="endPort must be greater than or equal to port",fieldPath=".endPort",reason=FieldValueInvalid
+type Port struct {
+	// Port is a port number or the name of a container port of the
+	// destination pods.
+	// +kubebuilder:validation:XIntOrString
+	// +required
+	Port intstr.IntOrString `json:"port"`
+
+	// Protocol is TCP (the default), UDP or SCTP.
+	// +kubebuilder:default=TCP
+	// +optional
+	Protocol Protocol `json:"protocol,omitempty"`
+
+	// EndPort, with a numeric Port, makes the range Port..EndPort.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	EndPort *int32 `json:"endPort,omitempty"`
+}
+
+// Peer is one source of traffic a tier accepts: exactly one of another tier,
+// an ingress controller, pods and namespaces chosen by labels, or an
+// address block.
+// +kubebuilder:validation:XValidation:rule="[has(self.tier), has(self.ingressController), has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock)].filter(x, x).size() == 1",message="set exactly one of tier, ingressController, namespaceSelector and/or podSelector, or ipBlock"
+type Peer struct {
+	// Tier is the name of a tier of this AppIsolation.
+	// +kubebuilder:validation:MaxLength=40
+	// +optional
+	Tier string `json:"tier,omitempty"`
+
+	// IngressController is the name of an entry of spec.ingressControllers.
+	// +kubebuilder:validation:MaxLength=40
+	// +optional
+	IngressController string `json:"ingressController,omitempty"`
+
+	// NamespaceSelector selects namespaces by label; with PodSelector, pods
+	// that match both. Omitted with PodSelector set, the AppIsolation's own
+	// namespace. Select a namespace by name with the label
+	// kubernetes.io/metadata.name.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+
+	// PodSelector selects pods by label.
+	// +optional
+	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+
+	// IPBlock selects addresses, meant for sources outside the cluster.
+	// +optional
+	IPBlock *IPBlock `json:"ipBlock,omitempty"`
+}
+
+// EgressRule is a destination outside the application that a tier may
+// connect to: pods and namespaces chosen by labels, or an address block.
+// +kubebuilder:validation:XValidation:rule="[has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock)].filter(x, x).size() == 1",message="set exactly one of namespaceSelector and/or podSelector, or ipBlock"
+type EgressRule struct {
+	// NamespaceSelector selects namespaces by label; with PodSelector, pods
+	// that match both. Omitted with PodSelector set, the AppIsolation's own
+	// namespace.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+
+	// PodSelector selects pods by label.
+	// +optional
+	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+
+	// IPBlock selects addresses outside the cluster.
+	// +optional
+	IPBlock *IPBlock `json:"ipBlock,omitempty"`
+
+	// Ports restricts the rule to these ports. Omitted, every port.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Ports []Port `json:"ports,omitempty"`
+}
+
+// IPBlock is a CIDR with optional exceptions inside it.
+// +kubebuilder:validation:XValidation:rule="!has(self.except) || !isCIDR(self.cidr) || self.except.all(e, isCIDR(e) && cidr(self.cidr).containsCIDR(e) && cidr(e).prefixLength() > cidr(self.cidr).prefixLength())",message="every except entry must be a CIDR strictly inside cidr",fieldPath=".except",reason=FieldValueInvalid
+type IPBlock struct {
+	// CIDR is an IPv4 or IPv6 CIDR in canonical form, such as 10.0.0.0/8.
+	// +kubebuilder:validation:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).masked() == cidr(self)",message="must be a CIDR in canonical form, such as 10.0.0.0/8 (no host bits set)"
+	// +required
+	CIDR string `json:"cidr"`
+
+	// Except lists CIDRs inside CIDR to leave out.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=43
+	// +optional
+	Except []string `json:"except,omitempty"`
+}
+
+// DNS says which DNS servers the governed pods may query on UDP and TCP 53.
+// +kubebuilder:validation:XValidation:rule="!(has(self.disabled) && self.disabled) || (!has(self.namespace) && !has(self.podSelector))",message="namespace and podSelector have no effect when disabled is true"
+type DNS struct {
+	// Disabled, when true, allows no DNS traffic: the governed pods resolve
+	// nothing unless a tier's egressTo allows it.
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
+
+	// Namespace is the namespace of the DNS pods. Default: kube-system.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// PodSelector selects the DNS pods. Default: k8s-app=kube-dns.
+	// +optional
+	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+}
+
+// AppIsolationStatus is the observed state of an AppIsolation.
+type AppIsolationStatus struct {
+	// ObservedGeneration is the generation of the spec that the status
+	// describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready (always present), Reconciling and Stalled (present
+	// only while true), and SelectorsMatched (whether each selector matches
+	// the pods it is meant to).
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Policies are the names of the NetworkPolicies rendered for this
+	// AppIsolation: enforced in Enforce mode, only planned in DryRun mode.
+	// +listType=atomic
+	// +optional
+	Policies []string `json:"policies,omitempty"`
+
+	// PolicyCount is the number of NetworkPolicies tierwall enforces for this
+	// AppIsolation.
+	// +optional
+	PolicyCount int32 `json:"policyCount,omitempty"`
+
+	// TierCount is the number of tiers.
+	// +optional
+	TierCount int32 `json:"tierCount,omitempty"`
+
+	// Tiers reports how many pods each tier selects.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Tiers []SelectorStatus `json:"tiers,omitempty"`
+
+	// IngressControllers reports how many pods each ingress controller
+	// selector matches.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	IngressControllers []SelectorStatus `json:"ingressControllers,omitempty"`
+}
+
+// SelectorStatus is how many pods a named selector of the spec matches.
+type SelectorStatus struct {
+	// Name is the tier or ingress controller name.
+	Name string `json:"name"`
+	// Pods is the number of pods the selector matches.
+	Pods int32 `json:"pods"`
+}
+
+// AppIsolation declares the tiers of an application (an ingress controller
+// in front of a frontend in front of a database, say) and who may reach
+// them. tierwall renders it into a default-deny NetworkPolicy for the
+// governed pods plus least-privilege allow policies, and keeps them in sync.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=appiso,categories=tierwall
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
+// +kubebuilder:printcolumn:name="Tiers",type=integer,JSONPath=`.status.tierCount`
+// +kubebuilder:printcolumn:name="Policies",type=integer,JSONPath=`.status.policyCount`
+// +kubebuilder:printcolumn:name="Status",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: it is used as a label value on the generated policies"
+type AppIsolation struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec declares the tiers and who may reach them.
+	// +required
+	Spec AppIsolationSpec `json:"spec"`
+
+	// Status is what tierwall observed and did.
+	// +optional
+	Status AppIsolationStatus `json:"status,omitempty"`
+}
+
+// AppIsolationList is a list of AppIsolations.
+// +kubebuilder:object:root=true
+type AppIsolationList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the AppIsolations.
+	Items []AppIsolation `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&AppIsolation{}, &AppIsolationList{})
+}

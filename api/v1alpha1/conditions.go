@@ -1,0 +1,58 @@
+package v1alpha1
+
+// Condition types of an AppIsolation. Ready is always present; Reconciling
+// and Stalled follow kstatus and are present only while true.
+const (
+	// ReadyCondition is True when the cluster enforces what the spec declares
+	// (or, in DryRun mode, when the plan is computed and nothing is enforced).
+	ReadyCondition = "Ready"
+	// ReconcilingCondition is True while tierwall works towards a new
+	// generation.
+	ReconcilingCondition = "Reconciling"
+	// StalledCondition is True when tierwall cannot make progress until the
+	// spec or the cluster changes.
+	StalledCondition = "Stalled"
+	// SelectorsMatchedCondition is True when every tier and ingress controller
+	// selects pods, and every governed pod is in exactly one tier.
+	SelectorsMatchedCondition = "SelectorsMatched"
+)
+
+// Condition reasons, reused as event reasons.
+const (
+	// ReconciledReason: the policies match the spec.
+	ReconciledReason = "Reconciled"
+	// DryRunReason: DryRun mode, nothing enforced.
+	DryRunReason = "DryRun"
+	// ProgressingReason: a new generation is being applied.
+	ProgressingReason = "Progressing"
+	// InvalidSpecReason: the spec cannot be rendered (for example, a label
+	// selector with an invalid value).
+	InvalidSpecReason = "InvalidSpec"
+	// PolicyConflictReason: a NetworkPolicy that tierwall did not create has
+	// a name tierwall needs.
+	PolicyConflictReason = "PolicyConflict"
+	// ApplyFailedReason: the API server refused or failed a write.
+	ApplyFailedReason = "ApplyFailed"
+	// SelectorsMatchReason: every selector matches as intended.
+	SelectorsMatchReason = "SelectorsMatch"
+	// TierSelectsNoPodsReason: a tier selects no pods.
+	TierSelectsNoPodsReason = "TierSelectsNoPods"
+	// IngressControllerSelectsNoPodsReason: an ingress controller selector
+	// matches no pods.
+	IngressControllerSelectsNoPodsReason = "IngressControllerSelectsNoPods"
+	// PodInNoTierReason: a governed pod is in no tier, so it only gets DNS.
+	PodInNoTierReason = "PodInNoTier"
+	// PodInMultipleTiersReason: a pod is in two or more tiers and gets the
+	// union of their allows.
+	PodInMultipleTiersReason = "PodInMultipleTiers"
+)
+
+// Event reasons for side effects on NetworkPolicies.
+const (
+	// PolicyCreatedReason: tierwall created a NetworkPolicy.
+	PolicyCreatedReason = "Created"
+	// PolicyUpdatedReason: tierwall updated a NetworkPolicy.
+	PolicyUpdatedReason = "Updated"
+	// PolicyDeletedReason: tierwall deleted a NetworkPolicy.
+	PolicyDeletedReason = "Deleted"
+)
