@@ -1,0 +1,372 @@
+// Package render turns an AppIsolation into the exact NetworkPolicies that
+// enforce it. It is pure: the operator, the CLI and the tests share it as the
+// one source of truth for what an AppIsolation means.
+package render
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+)
+
+// Defaults for spec.dns.
+const (
+	DefaultDNSNamespace = "kube-system"
+	DefaultDNSLabelKey  = "k8s-app"
+	DefaultDNSLabelVal  = "kube-dns"
+	DNSPort             = 53
+)
+
+// NamespaceNameLabel is set by the control plane on every namespace to its
+// name, and cannot be changed: the one safe way to select a namespace.
+const NamespaceNameLabel = "kubernetes.io/metadata.name"
+
+// DefaultDenyName is the name of the policy that isolates the governed pods.
+func DefaultDenyName(app string) string { return app + "-default-deny" }
+
+// DNSName is the name of the policy that lets the governed pods query DNS.
+func DNSName(app string) string { return app + "-dns" }
+
+// TierName is the name of a tier's allow policy.
+func TierName(app, tier string) string { return app + "-tier-" + tier }
+
+// Render returns the NetworkPolicies that enforce app, in the order they must
+// be applied: tier allows, then DNS, then the default-deny last, so that
+// applying them one by one never drops traffic the AppIsolation allows.
+// Remove them in the reverse order.
+//
+// A NetworkPolicy that allows egress also isolates egress, so each tier
+// policy carries every egress its pods are allowed, DNS included; the DNS
+// policy covers the governed pods that are in no tier.
+//
+// An error means the spec cannot be rendered whatever the cluster holds (an
+// invalid label selector, a reference to an unknown tier): retrying will not
+// help until the spec changes.
+func Render(app *tierwallv1alpha1.AppIsolation) ([]networkingv1.NetworkPolicy, error) {
+	if err := validate(&app.Spec); err != nil {
+		return nil, err
+	}
+	r := renderer{app: app, tiers: map[string]*tierwallv1alpha1.Tier{}}
+	for i := range app.Spec.Tiers {
+		r.tiers[app.Spec.Tiers[i].Name] = &app.Spec.Tiers[i]
+	}
+	policies := make([]networkingv1.NetworkPolicy, 0, len(app.Spec.Tiers)+2)
+	for i := range app.Spec.Tiers {
+		policies = append(policies, r.tierPolicy(&app.Spec.Tiers[i]))
+	}
+	if dns := r.dnsRule(); dns != nil {
+		p := r.policy(DNSName(app.Name), tierwallv1alpha1.RoleDNS, "", r.governed())
+		p.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
+		p.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{*dns}
+		policies = append(policies, p)
+	}
+	deny := r.policy(DefaultDenyName(app.Name), tierwallv1alpha1.RoleDefaultDeny, "", r.governed())
+	deny.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
+	return append(policies, deny), nil
+}
+
+type renderer struct {
+	app   *tierwallv1alpha1.AppIsolation
+	tiers map[string]*tierwallv1alpha1.Tier
+}
+
+// policy returns an empty policy with tierwall's name, labels and owner.
+func (r *renderer) policy(name, role, tier string, selector metav1.LabelSelector) networkingv1.NetworkPolicy {
+	labels := map[string]string{
+		tierwallv1alpha1.ManagedByLabel:    tierwallv1alpha1.ManagedByValue,
+		tierwallv1alpha1.AppIsolationLabel: r.app.Name,
+		tierwallv1alpha1.RoleLabel:         role,
+	}
+	if tier != "" {
+		labels[tierwallv1alpha1.TierLabel] = tier
+	}
+	return networkingv1.NetworkPolicy{
+		TypeMeta: metav1.TypeMeta{APIVersion: networkingv1.SchemeGroupVersion.String(), Kind: "NetworkPolicy"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            name,
+			Namespace:       r.app.Namespace,
+			Labels:          labels,
+			OwnerReferences: []metav1.OwnerReference{OwnerReference(r.app)},
+		},
+		Spec: networkingv1.NetworkPolicySpec{PodSelector: selector},
+	}
+}
+
+// OwnerReference is the controller reference every generated policy carries.
+func OwnerReference(app *tierwallv1alpha1.AppIsolation) metav1.OwnerReference {
+	return metav1.OwnerReference{
+		APIVersion:         tierwallv1alpha1.GroupVersion.String(),
+		Kind:               tierwallv1alpha1.AppIsolationKind,
+		Name:               app.Name,
+		UID:                app.UID,
+		Controller:         ptr.To(true),
+		BlockOwnerDeletion: ptr.To(true),
+	}
+}
+
+// tierPolicy allows a tier's ingress from its allowFrom peers on its ports,
+// and its egress to the tiers that allow it, to its egressTo and to DNS.
+func (r *renderer) tierPolicy(t *tierwallv1alpha1.Tier) networkingv1.NetworkPolicy {
+	p := r.policy(TierName(r.app.Name, t.Name), tierwallv1alpha1.RoleTier, t.Name, r.tierSelector(t))
+	p.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
+	if len(t.AllowFrom) > 0 {
+		rule := networkingv1.NetworkPolicyIngressRule{Ports: policyPorts(t.Ports)}
+		for _, peer := range t.AllowFrom {
+			rule.From = append(rule.From, r.ingressPeers(peer)...)
+		}
+		p.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{rule}
+	}
+	for i := range r.app.Spec.Tiers {
+		dest := &r.app.Spec.Tiers[i]
+		if allowsTier(dest, t.Name) {
+			p.Spec.Egress = append(p.Spec.Egress, networkingv1.NetworkPolicyEgressRule{
+				To:    []networkingv1.NetworkPolicyPeer{{PodSelector: ptr.To(r.tierSelector(dest))}},
+				Ports: policyPorts(dest.Ports),
+			})
+		}
+	}
+	for _, e := range t.EgressTo {
+		p.Spec.Egress = append(p.Spec.Egress, networkingv1.NetworkPolicyEgressRule{
+			To:    []networkingv1.NetworkPolicyPeer{rawPeer(e.NamespaceSelector, e.PodSelector, e.IPBlock)},
+			Ports: policyPorts(e.Ports),
+		})
+	}
+	if dns := r.dnsRule(); dns != nil {
+		p.Spec.Egress = append(p.Spec.Egress, *dns)
+	}
+	return p
+}
+
+// allowsTier tells whether dest lists the tier named source in allowFrom.
+func allowsTier(dest *tierwallv1alpha1.Tier, source string) bool {
+	for _, peer := range dest.AllowFrom {
+		if peer.Tier == source {
+			return true
+		}
+	}
+	return false
+}
+
+// ingressPeers turns one allowFrom entry into NetworkPolicy peers.
+func (r *renderer) ingressPeers(peer tierwallv1alpha1.Peer) []networkingv1.NetworkPolicyPeer {
+	switch {
+	case peer.Tier != "":
+		return []networkingv1.NetworkPolicyPeer{{PodSelector: ptr.To(r.tierSelector(r.tiers[peer.Tier]))}}
+	case peer.IngressController != "":
+		c := r.ingressController(peer.IngressController)
+		var peers []networkingv1.NetworkPolicyPeer
+		if c.Namespace != "" {
+			// Namespace AND pods in one peer: two peers would mean OR.
+			peers = append(peers, networkingv1.NetworkPolicyPeer{
+				NamespaceSelector: namespaceByName(c.Namespace),
+				PodSelector:       c.PodSelector.DeepCopy(),
+			})
+		}
+		for _, b := range c.IPBlocks {
+			peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: ipBlock(&b)})
+		}
+		return peers
+	default:
+		return []networkingv1.NetworkPolicyPeer{rawPeer(peer.NamespaceSelector, peer.PodSelector, peer.IPBlock)}
+	}
+}
+
+func (r *renderer) ingressController(name string) *tierwallv1alpha1.IngressController {
+	for i := range r.app.Spec.IngressControllers {
+		if r.app.Spec.IngressControllers[i].Name == name {
+			return &r.app.Spec.IngressControllers[i]
+		}
+	}
+	return nil // unreachable: validate checked every reference
+}
+
+// dnsRule is the egress rule to the cluster DNS, or nil when DNS is disabled.
+func (r *renderer) dnsRule() *networkingv1.NetworkPolicyEgressRule {
+	dns := r.app.Spec.DNS
+	if dns != nil && dns.Disabled {
+		return nil
+	}
+	namespace, selector := DefaultDNSNamespace, &metav1.LabelSelector{MatchLabels: map[string]string{DefaultDNSLabelKey: DefaultDNSLabelVal}}
+	if dns != nil && dns.Namespace != "" {
+		namespace = dns.Namespace
+	}
+	if dns != nil && dns.PodSelector != nil {
+		selector = dns.PodSelector.DeepCopy()
+	}
+	return &networkingv1.NetworkPolicyEgressRule{
+		To: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: namespaceByName(namespace), PodSelector: selector}},
+		Ports: []networkingv1.NetworkPolicyPort{
+			{Protocol: ptr.To(corev1.ProtocolUDP), Port: ptr.To(intstr.FromInt32(DNSPort))},
+			{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(DNSPort))},
+		},
+	}
+}
+
+// governed is the selector of the pods the AppIsolation governs.
+func (r *renderer) governed() metav1.LabelSelector {
+	if r.app.Spec.PodSelector == nil {
+		return metav1.LabelSelector{}
+	}
+	return *r.app.Spec.PodSelector.DeepCopy()
+}
+
+// tierSelector selects the governed pods that are in tier t.
+func (r *renderer) tierSelector(t *tierwallv1alpha1.Tier) metav1.LabelSelector {
+	return Intersect(r.governed(), t.PodSelector)
+}
+
+// Intersect returns a selector matching exactly the objects both a and b
+// match. A label both require with different values becomes a match
+// expression, so the result matches nothing, as it should.
+func Intersect(a, b metav1.LabelSelector) metav1.LabelSelector {
+	out := *a.DeepCopy()
+	for _, k := range slices.Sorted(maps.Keys(b.MatchLabels)) {
+		v := b.MatchLabels[k]
+		if have, ok := out.MatchLabels[k]; ok {
+			if have != v {
+				out.MatchExpressions = append(out.MatchExpressions, metav1.LabelSelectorRequirement{
+					Key: k, Operator: metav1.LabelSelectorOpIn, Values: []string{v},
+				})
+			}
+			continue
+		}
+		if out.MatchLabels == nil {
+			out.MatchLabels = map[string]string{}
+		}
+		out.MatchLabels[k] = v
+	}
+	for _, e := range b.MatchExpressions {
+		if !containsRequirement(out.MatchExpressions, e) {
+			out.MatchExpressions = append(out.MatchExpressions, *e.DeepCopy())
+		}
+	}
+	return out
+}
+
+func containsRequirement(list []metav1.LabelSelectorRequirement, r metav1.LabelSelectorRequirement) bool {
+	for _, e := range list {
+		if e.Key == r.Key && e.Operator == r.Operator && slices.Equal(e.Values, r.Values) {
+			return true
+		}
+	}
+	return false
+}
+
+func namespaceByName(name string) *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchLabels: map[string]string{NamespaceNameLabel: name}}
+}
+
+func rawPeer(ns, pods *metav1.LabelSelector, block *tierwallv1alpha1.IPBlock) networkingv1.NetworkPolicyPeer {
+	return networkingv1.NetworkPolicyPeer{
+		NamespaceSelector: ns.DeepCopy(),
+		PodSelector:       pods.DeepCopy(),
+		IPBlock:           ipBlock(block),
+	}
+}
+
+func ipBlock(b *tierwallv1alpha1.IPBlock) *networkingv1.IPBlock {
+	if b == nil {
+		return nil
+	}
+	return &networkingv1.IPBlock{CIDR: b.CIDR, Except: append([]string(nil), b.Except...)}
+}
+
+// policyPorts converts ports, making the TCP default explicit.
+func policyPorts(ports []tierwallv1alpha1.Port) []networkingv1.NetworkPolicyPort {
+	var out []networkingv1.NetworkPolicyPort
+	for _, p := range ports {
+		protocol := corev1.Protocol(p.Protocol)
+		if protocol == "" {
+			protocol = corev1.ProtocolTCP
+		}
+		out = append(out, networkingv1.NetworkPolicyPort{
+			Protocol: ptr.To(protocol),
+			Port:     ptr.To(p.Port),
+			EndPort:  p.EndPort,
+		})
+	}
+	return out
+}
+
+// validate checks what the CRD schema cannot: label selectors, and (for
+// callers that bypass the API server, like the CLI) tier and ingress
+// controller references.
+func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
+	var errs field.ErrorList
+	opts := metav1validation.LabelSelectorValidationOptions{}
+	checkSelector := func(s *metav1.LabelSelector, path *field.Path) {
+		if s != nil {
+			errs = append(errs, metav1validation.ValidateLabelSelector(s, opts, path)...)
+		}
+	}
+	specPath := field.NewPath("spec")
+	checkSelector(spec.PodSelector, specPath.Child("podSelector"))
+	controllers := map[string]bool{}
+	for i, c := range spec.IngressControllers {
+		path := specPath.Child("ingressControllers").Index(i)
+		controllers[c.Name] = true
+		checkSelector(c.PodSelector, path.Child("podSelector"))
+	}
+	tiers := map[string]bool{}
+	for _, t := range spec.Tiers {
+		tiers[t.Name] = true
+	}
+	if len(spec.Tiers) == 0 {
+		errs = append(errs, field.Required(specPath.Child("tiers"), "declare at least one tier"))
+	}
+	for i, t := range spec.Tiers {
+		path := specPath.Child("tiers").Index(i)
+		checkSelector(&t.PodSelector, path.Child("podSelector"))
+		for j, p := range t.AllowFrom {
+			peerPath := path.Child("allowFrom").Index(j)
+			checkSelector(p.NamespaceSelector, peerPath.Child("namespaceSelector"))
+			checkSelector(p.PodSelector, peerPath.Child("podSelector"))
+			if p.Tier != "" && !tiers[p.Tier] {
+				errs = append(errs, field.NotFound(peerPath.Child("tier"), p.Tier))
+			}
+			if p.IngressController != "" && !controllers[p.IngressController] {
+				errs = append(errs, field.NotFound(peerPath.Child("ingressController"), p.IngressController))
+			}
+		}
+		for j, e := range t.EgressTo {
+			egressPath := path.Child("egressTo").Index(j)
+			checkSelector(e.NamespaceSelector, egressPath.Child("namespaceSelector"))
+			checkSelector(e.PodSelector, egressPath.Child("podSelector"))
+		}
+	}
+	if spec.DNS != nil {
+		checkSelector(spec.DNS.PodSelector, specPath.Child("dns", "podSelector"))
+	}
+	if len(errs) > 0 {
+		return &InvalidSpecError{Errors: errs}
+	}
+	return nil
+}
+
+// InvalidSpecError says why an AppIsolation cannot be rendered. Retrying
+// cannot help: the spec must change.
+type InvalidSpecError struct {
+	// Errors are the problems, each naming its field.
+	Errors field.ErrorList
+}
+
+func (e *InvalidSpecError) Error() string {
+	return fmt.Sprintf("invalid AppIsolation spec: %v", e.Errors.ToAggregate())
+}
+
+// IsInvalidSpec tells whether err is, or wraps, an InvalidSpecError.
+func IsInvalidSpec(err error) bool {
+	var invalid *InvalidSpecError
+	return errors.As(err, &invalid)
+}
