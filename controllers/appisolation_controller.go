@@ -1,0 +1,115 @@
+// Package controllers holds tierwall's reconciler, which keeps the
+// NetworkPolicies of each AppIsolation equal to what it declares.
+package controllers
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+)
+
+// FieldManager is the field manager tierwall writes as.
+const FieldManager = "tierwall"
+
+// ControllerName names the controller in logs, metrics and events.
+const ControllerName = "tierwall"
+
+// AppIsolationReconciler reconciles an AppIsolation into NetworkPolicies and
+// reports in its status what is enforced and what the selectors match.
+type AppIsolationReconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
+	client.Client
+	// Recorder emits an event for every change tierwall makes to a policy.
+	Recorder events.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=tierwall.dev,resources=appisolations,verbs=get;list;watch
+// +kubebuilder:rbac:groups=tierwall.dev,resources=appisolations/status,verbs=get;patch
+// +kubebuilder:rbac:groups=tierwall.dev,resources=appisolations/finalizers,verbs=update
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=pods;namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings the NetworkPolicies of one AppIsolation in line with its
+// spec, then records the outcome in its status with a single patch.
+func (r *AppIsolationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	app := &tierwallv1alpha1.AppIsolation{}
+	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !app.DeletionTimestamp.IsZero() {
+		// The policies go with it: the garbage collector follows their
+		// ownerReferences.
+		return ctrl.Result{}, nil
+	}
+
+	original := app.DeepCopy()
+	defer func() {
+		summarize(app, retErr)
+		if err := r.patchStatus(ctx, original, app); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+	}()
+
+	observed, err := r.gather(ctx, app)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.reconcilePolicies(ctx, app, observed); err != nil {
+		return ctrl.Result{}, err
+	}
+	setSelectorsMatchedCondition(app, observed.pods, observed.controllerPods)
+	return ctrl.Result{}, nil
+}
+
+// patchStatus writes the status if, and only if, it changed: a write that
+// changes nothing would still make Argo CD refresh the application.
+func (r *AppIsolationReconciler) patchStatus(ctx context.Context, original, app *tierwallv1alpha1.AppIsolation) error {
+	if equality.Semantic.DeepEqual(original.Status, app.Status) {
+		return nil
+	}
+	err := r.Status().Patch(ctx, app, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldManager))
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// SetupWithManager registers the reconciler: it watches AppIsolations, the
+// policies it owns (to repair drift), other policies (to report name
+// conflicts), and the metadata of pods and namespaces (to keep the status
+// true to what the selectors match).
+func (r *AppIsolationReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
+		namespaceIndex, indexReferencedNamespaces); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(ControllerName).
+		For(&tierwallv1alpha1.AppIsolation{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Watches(&networkingv1.NetworkPolicy{},
+			handler.EnqueueRequestsFromMapFunc(r.appIsolationsInNamespace),
+			builder.WithPredicates(notControlledByAppIsolation)).
+		Watches(&corev1.Pod{},
+			handler.EnqueueRequestsFromMapFunc(r.appIsolationsSeeing),
+			builder.OnlyMetadata,
+			builder.WithPredicates(labelsOrExistenceChanged)).
+		Watches(&corev1.Namespace{},
+			handler.EnqueueRequestsFromMapFunc(r.appIsolationsReferencingNamespace),
+			builder.OnlyMetadata,
+			builder.WithPredicates(labelsOrExistenceChanged)).
+		Complete(r)
+}
