@@ -25,8 +25,8 @@ const (
 type Protocol string
 
 // AppIsolationSpec declares the tiers of an application and who may reach them.
-// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.tier) || self.tiers.exists(u, u.name == p.tier)))",messageExpression="'spec.tiers[].allowFrom[].tier must name a tier declared in spec.tiers (declared: ' + self.tiers.map(u, u.name).join(', ') + ')'",fieldPath=".tiers",reason=FieldValueInvalid
-// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.ingressController) || (has(self.ingressControllers) && self.ingressControllers.exists(c, c.name == p.ingressController))))",messageExpression="'spec.tiers[].allowFrom[].ingressController must name an entry of spec.ingressControllers (declared: ' + (has(self.ingressControllers) ? self.ingressControllers.map(c, c.name).join(', ') : 'none') + ')'",fieldPath=".tiers",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.tier) || self.tiers.exists(u, u.name == p.tier)))",message="spec.tiers[].allowFrom[].tier must name a tier declared in spec.tiers",fieldPath=".tiers",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.ingressController) || (has(self.ingressControllers) && self.ingressControllers.exists(c, c.name == p.ingressController))))",message="spec.tiers[].allowFrom[].ingressController must name an entry of spec.ingressControllers",fieldPath=".tiers",reason=FieldValueInvalid
 type AppIsolationSpec struct {
 	// Mode is Enforce (the default) to apply the rendered NetworkPolicies, or
 	// DryRun to only report what would be applied. Switching to DryRun
@@ -143,6 +143,7 @@ type Port struct {
 	// Port is a port number or the name of a container port of the
 	// destination pods.
 	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:MaxLength=15
 	// +required
 	Port intstr.IntOrString `json:"port"`
 
