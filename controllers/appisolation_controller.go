@@ -9,6 +9,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -58,6 +60,7 @@ func (r *AppIsolationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	original := app.DeepCopy()
 	defer func() {
 		summarize(app, retErr)
+		r.warnOnNewFailure(original, app)
 		if err := r.patchStatus(ctx, original, app); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
@@ -72,6 +75,20 @@ func (r *AppIsolationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	setSelectorsMatchedCondition(app, observed.pods, observed.controllerPods)
 	return ctrl.Result{}, nil
+}
+
+// warnOnNewFailure emits a Warning event when Ready turns False or its
+// failure reason changes, once, not on every retry.
+func (r *AppIsolationReconciler) warnOnNewFailure(original, app *tierwallv1alpha1.AppIsolation) {
+	before := meta.FindStatusCondition(original.Status.Conditions, tierwallv1alpha1.ReadyCondition)
+	after := meta.FindStatusCondition(app.Status.Conditions, tierwallv1alpha1.ReadyCondition)
+	if r.Recorder == nil || after == nil || after.Status != metav1.ConditionFalse {
+		return
+	}
+	if before != nil && before.Status == after.Status && before.Reason == after.Reason && before.Message == after.Message {
+		return
+	}
+	r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, after.Reason, "Reconcile", "%s", after.Message)
 }
 
 // patchStatus writes the status if, and only if, it changed: a write that

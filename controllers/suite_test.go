@@ -61,7 +61,6 @@ var _ = BeforeSuite(func() {
 
 	var cancel context.CancelFunc
 	ctx, cancel = context.WithCancel(context.Background())
-	DeferCleanup(cancel)
 
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
@@ -87,10 +86,18 @@ var _ = BeforeSuite(func() {
 		Recorder: mgr.GetEventRecorder(ControllerName),
 	}).SetupWithManager(mgr)).To(Succeed())
 
+	stopped := make(chan struct{})
 	go func() {
 		defer GinkgoRecover()
+		defer close(stopped)
 		Expect(mgr.Start(ctx)).To(Succeed())
 	}()
+	// Cleanups run last-in first-out: the manager stops before the API
+	// server does.
+	DeferCleanup(func() {
+		cancel()
+		<-stopped
+	})
 })
 
 // newNamespace creates a namespace for one spec and deletes it afterwards.

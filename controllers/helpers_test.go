@@ -1,0 +1,188 @@
+package controllers
+
+import (
+	"fmt"
+	"slices"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/test/fixtures"
+)
+
+// story is the WordPress sample running in a namespace of its own, with its
+// pods, Traefik and DNS in kube-system, and a Traefik look-alike in a second
+// namespace.
+type story struct {
+	app   *tierwallv1alpha1.AppIsolation
+	other string
+	pods  []*corev1.Pod
+}
+
+// newStory creates the namespaces and pods of the WordPress story, and the
+// AppIsolation after tweak has changed it; it does not wait for anything.
+func newStory(tweak func(*tierwallv1alpha1.AppIsolation)) *story {
+	ns, other := newNamespace(), newNamespace()
+	app, err := fixtures.WordPress(ns)
+	Expect(err).NotTo(HaveOccurred())
+	if tweak != nil {
+		tweak(app)
+	}
+	s := &story{app: app, other: other, pods: fixtures.WordPressPods(ns, other, ns)}
+	for _, p := range s.pods {
+		Expect(k8sClient.Create(ctx, p)).To(Succeed())
+		if p.Namespace == "kube-system" {
+			DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, p))).To(Succeed()) })
+		}
+	}
+	Expect(k8sClient.Create(ctx, app)).To(Succeed())
+	return s
+}
+
+// pod returns the story's pod whose name starts with prefix.
+func (s *story) pod(prefix string) *corev1.Pod {
+	for _, p := range s.pods {
+		if len(p.Name) >= len(prefix) && p.Name[:len(prefix)] == prefix {
+			return p
+		}
+	}
+	panic("no pod " + prefix)
+}
+
+// get reads the AppIsolation afresh.
+func get(app *tierwallv1alpha1.AppIsolation) *tierwallv1alpha1.AppIsolation {
+	fresh := &tierwallv1alpha1.AppIsolation{}
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), fresh)).To(Succeed())
+	return fresh
+}
+
+// update changes the AppIsolation, retrying on conflicts.
+func update(app *tierwallv1alpha1.AppIsolation, change func(*tierwallv1alpha1.AppIsolation)) {
+	Eventually(func() error {
+		fresh := get(app)
+		change(fresh)
+		return k8sClient.Update(ctx, fresh)
+	}).Should(Succeed())
+}
+
+// condition returns the condition of a fresh copy of app, or nil.
+func condition(g Gomega, app *tierwallv1alpha1.AppIsolation, conditionType string) *metav1.Condition {
+	fresh := &tierwallv1alpha1.AppIsolation{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), fresh)).To(Succeed())
+	return meta.FindStatusCondition(fresh.Status.Conditions, conditionType)
+}
+
+// expectReady waits until app is Ready at its current generation and
+// returns it.
+func expectReady(app *tierwallv1alpha1.AppIsolation) *tierwallv1alpha1.AppIsolation {
+	var fresh *tierwallv1alpha1.AppIsolation
+	Eventually(func(g Gomega) {
+		fresh = &tierwallv1alpha1.AppIsolation{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), fresh)).To(Succeed())
+		g.Expect(fresh.Status.ObservedGeneration).To(Equal(fresh.Generation))
+		ready := meta.FindStatusCondition(fresh.Status.Conditions, tierwallv1alpha1.ReadyCondition)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
+	}).Should(Succeed())
+	return fresh
+}
+
+// kstatus computes the status kstatus (Flux, kubectl wait) reads for app.
+func kstatus(g Gomega, app *tierwallv1alpha1.AppIsolation) status.Status {
+	fresh := &tierwallv1alpha1.AppIsolation{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), fresh)).To(Succeed())
+	fresh.SetGroupVersionKind(tierwallv1alpha1.GroupVersion.WithKind(tierwallv1alpha1.AppIsolationKind))
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(fresh)
+	g.Expect(err).NotTo(HaveOccurred())
+	result, err := status.Compute(&unstructured.Unstructured{Object: u})
+	g.Expect(err).NotTo(HaveOccurred())
+	return result.Status
+}
+
+// policies lists the NetworkPolicies of a namespace, by name.
+func policies(g Gomega, namespace string) map[string]networkingv1.NetworkPolicy {
+	var list networkingv1.NetworkPolicyList
+	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(namespace))).To(Succeed())
+	out := map[string]networkingv1.NetworkPolicy{}
+	for _, p := range list.Items {
+		out[p.Name] = p
+	}
+	return out
+}
+
+// policyNames lists the names of the NetworkPolicies of a namespace, sorted.
+func policyNames(g Gomega, namespace string) []string {
+	var names []string
+	for name := range policies(g, namespace) {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// allowedFlows evaluates the NetworkPolicies now in the cluster over the
+// story's pods, and returns every allowed connection between two of them
+// as "from -> to:port/protocol", pods named without their test suffix.
+func (s *story) allowedFlows(g Gomega) []string {
+	state := reach.State{}
+	for _, namespace := range []string{s.app.Namespace, s.other, "kube-system"} {
+		var list networkingv1.NetworkPolicyList
+		g.Expect(k8sClient.List(ctx, &list, client.InNamespace(namespace))).To(Succeed())
+		state.Policies = append(state.Policies, list.Items...)
+	}
+	for _, p := range s.pods {
+		fresh := &corev1.Pod{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), fresh)).To(Succeed())
+		state.Pods = append(state.Pods, *fresh)
+	}
+	evaluator, err := reach.New(state)
+	g.Expect(err).NotTo(HaveOccurred())
+	var flows []string
+	for f := range evaluator.Flows() {
+		if f.Allowed {
+			flows = append(flows, fmt.Sprintf("%s -> %s:%d/%s", s.short(f.From), s.short(f.To), f.Port, f.Protocol))
+		}
+	}
+	slices.Sort(flows)
+	return flows
+}
+
+// short names a story pod without its namespace and test suffix.
+func (s *story) short(name string) string {
+	for _, p := range s.pods {
+		if p.Namespace+"/"+p.Name == name {
+			switch {
+			case p.Namespace == "kube-system":
+				return p.Name[:len(p.Name)-len(s.app.Namespace)-1]
+			case p.Namespace == s.other:
+				return "other/" + p.Name
+			}
+			return p.Name
+		}
+	}
+	return name
+}
+
+// eventReasons lists the reasons of the events about app.
+func eventReasons(g Gomega, app *tierwallv1alpha1.AppIsolation) []string {
+	var list eventsv1.EventList
+	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(app.Namespace))).To(Succeed())
+	var reasons []string
+	for _, e := range list.Items {
+		if e.Regarding.Name == app.Name && e.Regarding.Kind == tierwallv1alpha1.AppIsolationKind {
+			reasons = append(reasons, e.Reason)
+		}
+	}
+	return reasons
+}
