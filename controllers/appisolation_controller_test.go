@@ -387,4 +387,3 @@ func policyWrites(namespace string) []string {
 	}
 	return out
 }
-

@@ -75,4 +75,3 @@ var notControlledByAppIsolation = predicate.NewPredicateFuncs(func(obj client.Ob
 // labelsOrExistenceChanged passes creations, deletions and label changes:
 // the only changes of a pod or namespace that selectors can see.
 var labelsOrExistenceChanged = predicate.LabelChangedPredicate{}
-
