@@ -58,27 +58,29 @@ func summarize(app *tierwallv1alpha1.AppIsolation, err error) {
 		meta.RemoveStatusCondition(&app.Status.Conditions, tierwallv1alpha1.StalledCondition)
 		app.Status.ObservedGeneration = gen
 	case errors.Is(err, reconcile.TerminalError(nil)):
-		reason := errorReason(err)
-		set(tierwallv1alpha1.ReadyCondition, metav1.ConditionFalse, reason, err.Error())
-		set(tierwallv1alpha1.StalledCondition, metav1.ConditionTrue, reason, err.Error())
+		reason, message := describe(err)
+		set(tierwallv1alpha1.ReadyCondition, metav1.ConditionFalse, reason, message)
+		set(tierwallv1alpha1.StalledCondition, metav1.ConditionTrue, reason, message)
 		meta.RemoveStatusCondition(&app.Status.Conditions, tierwallv1alpha1.ReconcilingCondition)
 		app.Status.ObservedGeneration = gen
 	default:
-		reason := errorReason(err)
-		set(tierwallv1alpha1.ReadyCondition, metav1.ConditionFalse, reason, err.Error())
+		reason, message := describe(err)
+		set(tierwallv1alpha1.ReadyCondition, metav1.ConditionFalse, reason, message)
 		set(tierwallv1alpha1.ReconcilingCondition, metav1.ConditionTrue, tierwallv1alpha1.ProgressingReason,
-			"Retrying after an error: "+err.Error())
+			"Retrying after an error: "+message)
 		meta.RemoveStatusCondition(&app.Status.Conditions, tierwallv1alpha1.StalledCondition)
 	}
 }
 
-// errorReason is the reason an error carries, ApplyFailed when it has none.
-func errorReason(err error) string {
+// describe returns the condition reason and message for an error: the
+// reason it carries (ApplyFailed when it has none), and its message without
+// controller-runtime's "terminal error" prefix.
+func describe(err error) (reason, message string) {
 	var r *reasonedError
 	if errors.As(err, &r) {
-		return r.reason
+		return r.reason, r.err.Error()
 	}
-	return tierwallv1alpha1.ApplyFailedReason
+	return tierwallv1alpha1.ApplyFailedReason, err.Error()
 }
 
 // maxNamed is how many objects a condition message names before it says

@@ -1,0 +1,199 @@
+package controllers
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+)
+
+// ignoreTimes leaves out what moves with the clock.
+var ignoreTimes = cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime")
+
+func TestSummarize(t *testing.T) {
+	const gen = 3
+	ready := func(status metav1.ConditionStatus, reason, message string) metav1.Condition {
+		return metav1.Condition{Type: tierwallv1alpha1.ReadyCondition, Status: status, Reason: reason, Message: message, ObservedGeneration: gen}
+	}
+	progressing := metav1.Condition{Type: tierwallv1alpha1.ReconcilingCondition, Status: metav1.ConditionTrue,
+		Reason: tierwallv1alpha1.ProgressingReason, ObservedGeneration: gen}
+	tests := []struct {
+		name           string
+		mode           tierwallv1alpha1.Mode
+		before         []metav1.Condition
+		err            error
+		want           []metav1.Condition
+		wantObservedGe int64
+	}{
+		{
+			name:           "success: Ready, nothing else, generation observed",
+			before:         []metav1.Condition{progressing},
+			want:           []metav1.Condition{ready(metav1.ConditionTrue, tierwallv1alpha1.ReconciledReason, "Enforcing 4 NetworkPolicies for 2 tiers")},
+			wantObservedGe: gen,
+		},
+		{
+			name:           "dry run: Ready says nothing is enforced",
+			mode:           tierwallv1alpha1.ModeDryRun,
+			want:           []metav1.Condition{ready(metav1.ConditionTrue, tierwallv1alpha1.DryRunReason, "DryRun: 4 NetworkPolicies rendered (see status.policies), none enforced")},
+			wantObservedGe: gen,
+		},
+		{
+			name: "terminal error: Stalled with the error's reason, generation observed",
+			err:  stalled(tierwallv1alpha1.PolicyConflictReason, errors.New("NetworkPolicy x exists")),
+			want: []metav1.Condition{
+				ready(metav1.ConditionFalse, tierwallv1alpha1.PolicyConflictReason, "NetworkPolicy x exists"),
+				{Type: tierwallv1alpha1.StalledCondition, Status: metav1.ConditionTrue, Reason: tierwallv1alpha1.PolicyConflictReason,
+					Message: "NetworkPolicy x exists", ObservedGeneration: gen},
+			},
+			wantObservedGe: gen,
+		},
+		{
+			name: "retryable error: Reconciling, generation not observed",
+			err:  retryable(tierwallv1alpha1.ApplyFailedReason, errors.New("timeout")),
+			want: []metav1.Condition{
+				ready(metav1.ConditionFalse, tierwallv1alpha1.ApplyFailedReason, "timeout"),
+				{Type: tierwallv1alpha1.ReconcilingCondition, Status: metav1.ConditionTrue, Reason: tierwallv1alpha1.ProgressingReason,
+					Message: "Retrying after an error: timeout", ObservedGeneration: gen},
+			},
+			wantObservedGe: 1,
+		},
+		{
+			name: "plain error: ApplyFailed",
+			err:  errors.New("connection refused"),
+			before: []metav1.Condition{{Type: tierwallv1alpha1.StalledCondition, Status: metav1.ConditionTrue,
+				Reason: tierwallv1alpha1.InvalidSpecReason, ObservedGeneration: 2}},
+			want: []metav1.Condition{
+				ready(metav1.ConditionFalse, tierwallv1alpha1.ApplyFailedReason, "connection refused"),
+				{Type: tierwallv1alpha1.ReconcilingCondition, Status: metav1.ConditionTrue, Reason: tierwallv1alpha1.ProgressingReason,
+					Message: "Retrying after an error: connection refused", ObservedGeneration: gen},
+			},
+			wantObservedGe: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := &tierwallv1alpha1.AppIsolation{
+				ObjectMeta: metav1.ObjectMeta{Generation: gen},
+				Spec:       tierwallv1alpha1.AppIsolationSpec{Mode: tt.mode, Tiers: make([]tierwallv1alpha1.Tier, 2)},
+				Status: tierwallv1alpha1.AppIsolationStatus{
+					ObservedGeneration: 1, Conditions: tt.before, PolicyCount: 4,
+					Policies: []string{"a", "b", "c", "d"},
+				},
+			}
+			summarize(app, tt.err)
+			if diff := cmp.Diff(tt.want, app.Status.Conditions, ignoreTimes, cmpopts.SortSlices(func(a, b metav1.Condition) bool { return a.Type < b.Type })); diff != "" {
+				t.Errorf("conditions (-want +got):\n%s", diff)
+			}
+			if app.Status.ObservedGeneration != tt.wantObservedGe {
+				t.Errorf("observedGeneration = %d, want %d", app.Status.ObservedGeneration, tt.wantObservedGe)
+			}
+			if app.Status.TierCount != 2 {
+				t.Errorf("tierCount = %d, want 2", app.Status.TierCount)
+			}
+		})
+	}
+}
+
+func TestSetSelectorsMatchedCondition(t *testing.T) {
+	pod := func(name string, labels map[string]string) metav1.PartialObjectMetadata {
+		return metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+	}
+	wp := map[string]string{"app": "wordpress", "tier": "frontend"}
+	db := map[string]string{"app": "wordpress", "tier": "mysql"}
+	spec := func() tierwallv1alpha1.AppIsolationSpec {
+		return tierwallv1alpha1.AppIsolationSpec{
+			PodSelector:        &metav1.LabelSelector{MatchLabels: map[string]string{"app": "wordpress"}},
+			IngressControllers: []tierwallv1alpha1.IngressController{{Name: "traefik", Namespace: "kube-system"}, {Name: "nodes", IPBlocks: []tierwallv1alpha1.IPBlock{{CIDR: "10.0.0.0/24"}}}},
+			Tiers: []tierwallv1alpha1.Tier{
+				{Name: "frontend", PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"tier": "frontend"}}, Ports: []tierwallv1alpha1.Port{{Port: intstr.FromInt32(80)}}},
+				{Name: "database", PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"tier": "mysql"}}},
+			},
+		}
+	}
+	tests := []struct {
+		name            string
+		spec            func() tierwallv1alpha1.AppIsolationSpec
+		pods            []metav1.PartialObjectMetadata
+		controllerPods  map[string]int
+		wantTiers       []tierwallv1alpha1.SelectorStatus
+		wantControllers []tierwallv1alpha1.SelectorStatus
+		wantStatus      metav1.ConditionStatus
+		wantReason      string
+		wantMessage     string
+	}{
+		{
+			name:            "every selector matches",
+			spec:            spec,
+			pods:            []metav1.PartialObjectMetadata{pod("wp", wp), pod("db", db), pod("other", map[string]string{"app": "other"})},
+			controllerPods:  map[string]int{"traefik": 2},
+			wantTiers:       []tierwallv1alpha1.SelectorStatus{{Name: "frontend", Pods: 1}, {Name: "database", Pods: 1}},
+			wantControllers: []tierwallv1alpha1.SelectorStatus{{Name: "traefik", Pods: 2}},
+			wantStatus:      metav1.ConditionTrue,
+			wantReason:      tierwallv1alpha1.SelectorsMatchReason,
+			wantMessage:     "Every tier and ingress controller selects pods, and every governed pod is in exactly one tier",
+		},
+		{
+			name:            "every problem at once, the first one giving the reason",
+			spec:            spec,
+			pods:            []metav1.PartialObjectMetadata{pod("wp", wp), pod("stray", map[string]string{"app": "wordpress"})},
+			wantTiers:       []tierwallv1alpha1.SelectorStatus{{Name: "frontend", Pods: 1}, {Name: "database", Pods: 0}},
+			wantControllers: []tierwallv1alpha1.SelectorStatus{{Name: "traefik", Pods: 0}},
+			wantStatus:      metav1.ConditionFalse,
+			wantReason:      tierwallv1alpha1.TierSelectsNoPodsReason,
+			wantMessage: "Tiers that select no pods: database; ingress controllers whose selector matches no pods, " +
+				"so no traffic from them is allowed: traefik (namespace kube-system); governed pods in no tier, allowed DNS only: stray",
+		},
+		{
+			name: "a pod in two tiers",
+			spec: func() tierwallv1alpha1.AppIsolationSpec {
+				s := spec()
+				s.Tiers[1].PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"app": "wordpress"}}
+				return s
+			},
+			pods:            []metav1.PartialObjectMetadata{pod("wp", wp)},
+			controllerPods:  map[string]int{"traefik": 1},
+			wantTiers:       []tierwallv1alpha1.SelectorStatus{{Name: "frontend", Pods: 1}, {Name: "database", Pods: 1}},
+			wantControllers: []tierwallv1alpha1.SelectorStatus{{Name: "traefik", Pods: 1}},
+			wantStatus:      metav1.ConditionFalse,
+			wantReason:      tierwallv1alpha1.PodInMultipleTiersReason,
+			wantMessage:     "Pods in several tiers, allowed the union of their tiers: wp (frontend, database)",
+		},
+		{
+			name: "many pods in no tier are named up to a limit",
+			spec: spec,
+			pods: []metav1.PartialObjectMetadata{
+				pod("wp", wp), pod("db", db), pod("a", map[string]string{"app": "wordpress"}), pod("b", map[string]string{"app": "wordpress"}),
+				pod("c", map[string]string{"app": "wordpress"}), pod("d", map[string]string{"app": "wordpress"}),
+				pod("e", map[string]string{"app": "wordpress"}), pod("f", map[string]string{"app": "wordpress"}), pod("g", map[string]string{"app": "wordpress"}),
+			},
+			controllerPods:  map[string]int{"traefik": 1},
+			wantTiers:       []tierwallv1alpha1.SelectorStatus{{Name: "frontend", Pods: 1}, {Name: "database", Pods: 1}},
+			wantControllers: []tierwallv1alpha1.SelectorStatus{{Name: "traefik", Pods: 1}},
+			wantStatus:      metav1.ConditionFalse,
+			wantReason:      tierwallv1alpha1.PodInNoTierReason,
+			wantMessage:     "Governed pods in no tier, allowed DNS only: a, b, c, d, e and 2 more",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Generation: 2}, Spec: tt.spec()}
+			setSelectorsMatchedCondition(app, tt.pods, tt.controllerPods)
+			if diff := cmp.Diff(tt.wantTiers, app.Status.Tiers); diff != "" {
+				t.Errorf("tiers (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantControllers, app.Status.IngressControllers); diff != "" {
+				t.Errorf("ingress controllers (-want +got):\n%s", diff)
+			}
+			want := []metav1.Condition{{Type: tierwallv1alpha1.SelectorsMatchedCondition, Status: tt.wantStatus,
+				Reason: tt.wantReason, Message: tt.wantMessage, ObservedGeneration: 2}}
+			if diff := cmp.Diff(want, app.Status.Conditions, ignoreTimes); diff != "" {
+				t.Errorf("condition (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
