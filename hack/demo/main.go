@@ -1,0 +1,272 @@
+// Command demo shows tierwall at work on a machine with nothing but Go: it
+// starts a local control plane (envtest's kube-apiserver and etcd), installs
+// the CRD, runs the operator, applies the WordPress sample with its pods,
+// waits for Ready, and prints the generated policies and who may talk to
+// whom. With --keep it stays up and prints a kubeconfig path for kubectl.
+//
+// Run it with `make demo` (or `make demo DEMO_KEEP=1`), which builds the
+// control-plane binaries first.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/controllers"
+	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/test/fixtures"
+)
+
+const (
+	appNamespace   = "dev-wordpress"
+	otherNamespace = "other-team"
+)
+
+func main() {
+	keep := flag.Bool("keep", false, "keep the control plane and the operator running, and print a kubeconfig path for kubectl")
+	verbose := flag.Bool("v", false, "show the operator's logs")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Stdout, *keep, *verbose); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) {
+	logOut := io.Discard
+	if verbose {
+		logOut = os.Stderr
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(logOut)))
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(tierwallv1alpha1.AddToScheme(scheme))
+
+	step(out, "Starting a local control plane (kube-apiserver and etcd)")
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("failed to start the control plane (run it with `make demo`, which builds the binaries): %w", err)
+	}
+	defer func() { retErr = errors.Join(retErr, env.Stop()) }()
+	step(out, "Installed the AppIsolation CRD")
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+	})
+	if err != nil {
+		return err
+	}
+	if err := (&controllers.AppIsolationReconciler{
+		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(controllers.ControllerName),
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	mgrCtx, stopManager := context.WithCancel(ctx)
+	managerDone := make(chan error, 1)
+	go func() { managerDone <- mgr.Start(mgrCtx) }()
+	defer func() {
+		stopManager()
+		retErr = errors.Join(retErr, <-managerDone)
+	}()
+	step(out, "Running the tierwall operator")
+
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	app, err := fixtures.WordPress(appNamespace)
+	if err != nil {
+		return err
+	}
+	pods := fixtures.WordPressPods(appNamespace, otherNamespace, "")
+	for _, ns := range []string{appNamespace, otherNamespace} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return err
+		}
+	}
+	for _, p := range pods {
+		if err := c.Create(ctx, p); err != nil {
+			return err
+		}
+	}
+	step(out, "Created the pods of the story: Traefik and CoreDNS in kube-system; wordpress, mysql and backup in dev-wordpress; a Traefik look-alike in other-team")
+	if err := c.Create(ctx, app); err != nil {
+		return err
+	}
+	step(out, "Applied %s", relative(fixtures.SamplePath()))
+
+	if err := waitReady(ctx, c, app); err != nil {
+		return err
+	}
+	step(out, "AppIsolation %s/%s is Ready: %s", app.Namespace, app.Name, readyMessage(app))
+
+	var generated networkingv1.NetworkPolicyList
+	if err := c.List(ctx, &generated, client.InNamespace(appNamespace)); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n# The NetworkPolicies tierwall generated (kubectl get networkpolicies -n %s -o yaml)\n", appNamespace)
+	for i := range generated.Items {
+		if err := printPolicy(out, &generated.Items[i]); err != nil {
+			return err
+		}
+	}
+
+	if err := printReachability(ctx, out, c, pods); err != nil {
+		return err
+	}
+	printStatus(out, app)
+
+	if !keep {
+		return nil
+	}
+	kubeconfig, err := writeKubeconfig(env)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nThe control plane and the operator keep running. Explore with:\n\n  export KUBECONFIG=%s\n  kubectl get appisolations -A\n  kubectl get networkpolicies -n %s\n\nPress Ctrl-C to stop.\n", kubeconfig, appNamespace)
+	<-ctx.Done()
+	return nil
+}
+
+func step(out io.Writer, format string, args ...any) {
+	fmt.Fprintf(out, "==> "+format+"\n", args...)
+}
+
+func relative(path string) string {
+	if rel, err := filepath.Rel(fixtures.RepoRoot(), path); err == nil {
+		return rel
+	}
+	return path
+}
+
+// waitReady polls until the AppIsolation is Ready at its generation.
+func waitReady(ctx context.Context, c client.Client, app *tierwallv1alpha1.AppIsolation) error {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+			return false, err
+		}
+		return app.Status.ObservedGeneration == app.Generation &&
+			meta.IsStatusConditionTrue(app.Status.Conditions, tierwallv1alpha1.ReadyCondition), nil
+	})
+	if err != nil {
+		return fmt.Errorf("AppIsolation %s/%s did not become Ready (%s): %w", app.Namespace, app.Name, readyMessage(app), err)
+	}
+	return nil
+}
+
+func readyMessage(app *tierwallv1alpha1.AppIsolation) string {
+	if c := meta.FindStatusCondition(app.Status.Conditions, tierwallv1alpha1.ReadyCondition); c != nil {
+		return c.Message
+	}
+	return "no Ready condition yet"
+}
+
+// printPolicy prints a policy as kubectl would, without the server's
+// bookkeeping fields.
+func printPolicy(out io.Writer, p *networkingv1.NetworkPolicy) error {
+	p = p.DeepCopy()
+	p.APIVersion, p.Kind = networkingv1.SchemeGroupVersion.String(), "NetworkPolicy"
+	p.ManagedFields, p.ResourceVersion, p.UID, p.Generation = nil, "", "", 0
+	p.CreationTimestamp = metav1.Time{}
+	for i := range p.OwnerReferences {
+		p.OwnerReferences[i].UID = ""
+	}
+	data, err := yaml.Marshal(p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "---\n%s", data)
+	return nil
+}
+
+// printReachability evaluates the policies now in the cluster over the
+// story's pods and prints who may talk to whom.
+func printReachability(ctx context.Context, out io.Writer, c client.Client, pods []*corev1.Pod) error {
+	state := reach.State{}
+	var all networkingv1.NetworkPolicyList
+	if err := c.List(ctx, &all); err != nil {
+		return err
+	}
+	state.Policies = all.Items
+	for _, p := range pods {
+		state.Pods = append(state.Pods, *p)
+	}
+	evaluator, err := reach.New(state)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n# Who may talk to whom (every pod pair and destination port, computed from the policies above)\n")
+	for f := range evaluator.Flows() {
+		mark := "denied "
+		if f.Allowed {
+			mark = "ALLOWED"
+		}
+		fmt.Fprintf(out, "  %s  %-28s -> %-28s %5d/%s\n", mark, f.From, f.To, f.Port, f.Protocol)
+	}
+	return nil
+}
+
+func printStatus(out io.Writer, app *tierwallv1alpha1.AppIsolation) {
+	fmt.Fprintf(out, "\n# What the AppIsolation reports (kubectl get appisolation %s -n %s -o yaml)\n", app.Name, app.Namespace)
+	for _, t := range app.Status.Tiers {
+		fmt.Fprintf(out, "  tier %-10s selects %d pod(s)\n", t.Name, t.Pods)
+	}
+	for _, c := range app.Status.IngressControllers {
+		fmt.Fprintf(out, "  ingress controller %s matches %d pod(s)\n", c.Name, c.Pods)
+	}
+	for _, c := range app.Status.Conditions {
+		fmt.Fprintf(out, "  %s=%s (%s): %s\n", c.Type, c.Status, c.Reason, c.Message)
+	}
+}
+
+// writeKubeconfig writes an admin kubeconfig for the local control plane.
+func writeKubeconfig(env *envtest.Environment) (string, error) {
+	user, err := env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", err
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(fixtures.RepoRoot(), "tmp")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "demo.kubeconfig")
+	return path, os.WriteFile(path, data, 0o600)
+}
