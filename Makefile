@@ -52,10 +52,11 @@ lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run
 
 .PHONY: verify
-verify: manifests generate fmt ## Regenerate code and manifests; fail if the tree changed.
-	@if [ -n "$$(git status --porcelain -- api config internal controllers cmd go.mod go.sum)" ]; then \
-		echo "Generated files are out of date; run 'make manifests generate fmt' and commit:"; \
-		git status --porcelain -- api config internal controllers cmd go.mod go.sum; git --no-pager diff --stat; exit 1; fi
+verify: manifests generate fmt ## Regenerate code and manifests and tidy go.mod; fail if anything changed.
+	go mod tidy -diff
+	@if [ -n "$$(git status --porcelain)" ]; then \
+		echo "The tree changed: run 'make manifests generate fmt' and 'go mod tidy', and commit the result."; \
+		git status --porcelain; git --no-pager diff --stat; exit 1; fi
 
 .PHONY: envtest
 envtest: ## Build (once) the kube-apiserver, etcd and kubectl that the tests need, from Go module sources.
