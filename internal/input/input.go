@@ -1,0 +1,473 @@
+// Package input reads the objects the tierwall CLI works on (AppIsolations,
+// Namespaces, Pods and NetworkPolicies) from multi-document YAML or JSON, as
+// kubectl writes them and as users keep them in Git.
+//
+// Reading is strict, like `kubectl apply --validate=strict`: an unknown or
+// duplicate field, an unexpected kind or apiVersion, or a missing name is an
+// error. Every error names the input and the line it is about (the line of
+// the offending field when it can be found, else the first line of the
+// document), so that editors can jump to it. What the API server would add
+// (CRD defaults, CEL validation) is not done here.
+package input
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	yamlv3 "go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+)
+
+// The kinds the CLI reads.
+const (
+	KindAppIsolation  = tierwallv1alpha1.AppIsolationKind
+	KindNamespace     = "Namespace"
+	KindPod           = "Pod"
+	KindNetworkPolicy = "NetworkPolicy"
+)
+
+// apiVersions is the one apiVersion accepted for each kind.
+var apiVersions = map[string]string{
+	KindAppIsolation:  tierwallv1alpha1.GroupVersion.String(),
+	KindNamespace:     corev1.SchemeGroupVersion.String(),
+	KindPod:           corev1.SchemeGroupVersion.String(),
+	KindNetworkPolicy: networkingv1.SchemeGroupVersion.String(),
+}
+
+// DefaultNamespace is the namespace of namespaced objects that name none,
+// when Options.Namespace is empty: the same as kubectl's.
+const DefaultNamespace = "default"
+
+// Options say what a Reader accepts.
+type Options struct {
+	// Kinds are the kinds to read, among KindAppIsolation, KindNamespace,
+	// KindPod and KindNetworkPolicy. Any other kind is an error, in a List
+	// too.
+	Kinds []string
+	// Namespace is set on namespaced objects that have none. Empty means
+	// DefaultNamespace.
+	Namespace string
+	// EnforceNamespace makes a namespaced object in another namespace than
+	// Namespace an error, like an explicit `kubectl --namespace`.
+	EnforceNamespace bool
+}
+
+// Position is where an object or a problem is in the input.
+type Position struct {
+	// File is the name of the input, as given on the command line.
+	File string
+	// Line is 1-based.
+	Line int
+}
+
+func (p Position) String() string { return p.File + ":" + strconv.Itoa(p.Line) }
+
+// Error is a problem with the input at a position.
+type Error struct {
+	Pos Position
+	Err error
+}
+
+func (e *Error) Error() string { return e.Pos.String() + ": " + e.Err.Error() }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Objects are the objects read, by kind, in input order.
+type Objects struct {
+	AppIsolations   []tierwallv1alpha1.AppIsolation
+	Namespaces      []corev1.Namespace
+	Pods            []corev1.Pod
+	NetworkPolicies []networkingv1.NetworkPolicy
+
+	positions map[objectKey]Position
+}
+
+type objectKey struct{ kind, namespace, name string }
+
+// Position returns where the object of kind with namespace and name starts
+// in the input; the zero Position if it was not read.
+func (o *Objects) Position(kind, namespace, name string) Position {
+	return o.positions[objectKey{kind, namespace, name}]
+}
+
+// Reader reads the inputs of one command into one Objects.
+type Reader struct {
+	opts Options
+	objs Objects
+}
+
+// NewReader returns a Reader that accepts what opts say.
+func NewReader(opts Options) *Reader {
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultNamespace
+	}
+	return &Reader{opts: opts, objs: Objects{positions: map[objectKey]Position{}}}
+}
+
+// Objects returns the objects read so far.
+func (r *Reader) Objects() *Objects { return &r.objs }
+
+// Read reads the documents of one input, named file in errors. It reads
+// every document even after an error, and returns all the problems found,
+// each an *Error, joined with errors.Join; the objects of the documents
+// without problems are kept.
+func (r *Reader) Read(file string, data []byte) error {
+	var errs []error
+	for _, doc := range splitDocuments(data) {
+		doc.file = file
+		errs = append(errs, r.readDocument(doc)...)
+	}
+	return errors.Join(errs...)
+}
+
+// document is one YAML document of an input.
+type document struct {
+	file string
+	// start is the line of data's first line; line is the line of the first
+	// content, where errors about the whole document point.
+	start, line int
+	data        []byte
+	// node is data parsed for looking up lines, when needed.
+	node   *yamlv3.Node
+	parsed bool
+}
+
+// splitDocuments splits data at "---" lines the way kubectl does (a "---"
+// line may carry a comment), and drops the documents that hold nothing but
+// blank lines and comments.
+func splitDocuments(data []byte) []*document {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	var docs []*document
+	cur := &document{start: 1}
+	flush := func() {
+		if cur.line > 0 {
+			docs = append(docs, cur)
+		}
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for i, l := range lines {
+		if isSeparator(l) {
+			flush()
+			cur = &document{start: i + 2}
+			continue
+		}
+		if trimmed := bytes.TrimSpace(l); cur.line == 0 && len(trimmed) > 0 && trimmed[0] != '#' {
+			cur.line = i + 1
+		}
+		cur.data = append(cur.data, l...)
+	}
+	flush()
+	return docs
+}
+
+func isSeparator(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("---"))
+	if !ok {
+		return false
+	}
+	rest = bytes.TrimSpace(rest)
+	return len(rest) == 0 || rest[0] == '#'
+}
+
+// at returns an *Error at line of the input.
+func (d *document) at(line int, format string, args ...any) error {
+	return &Error{Pos: Position{File: d.file, Line: line}, Err: fmt.Errorf(format, args...)}
+}
+
+// lineOf returns the input line of the field at path (such as
+// "spec.tiers[0].ports"), or of the closest enclosing field found.
+func (d *document) lineOf(path string) int {
+	if !d.parsed {
+		d.parsed = true
+		var n yamlv3.Node
+		if yamlv3.Unmarshal(d.data, &n) == nil {
+			d.node = &n
+		}
+	}
+	if d.node == nil {
+		return d.line
+	}
+	return d.start - 1 + lookupLine(d.node, path)
+}
+
+// lookupLine walks path in n and returns the line of the deepest node found
+// on the way. A path segment may contain dots (label keys do), so each step
+// takes the longest mapping key that the path continues with.
+func lookupLine(n *yamlv3.Node, path string) int {
+	if n.Kind == yamlv3.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for path != "" {
+		if n.Kind == yamlv3.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		switch path[0] {
+		case '.':
+			path = path[1:]
+		case '[':
+			end := strings.IndexByte(path, ']')
+			i, err := strconv.Atoi(path[1:max(end, 1)])
+			if end < 0 || err != nil || n.Kind != yamlv3.SequenceNode || i < 0 || i >= len(n.Content) {
+				return line
+			}
+			n, path = n.Content[i], path[end+1:]
+			line = n.Line
+		default:
+			if n.Kind != yamlv3.MappingNode {
+				return line
+			}
+			best := -1
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i].Value
+				if continuesWith(path, k) && (best < 0 || len(k) > len(n.Content[best].Value)) {
+					best = i
+				}
+			}
+			if best < 0 {
+				return line
+			}
+			line = n.Content[best].Line
+			path = path[len(n.Content[best].Value):]
+			n = n.Content[best+1]
+		}
+	}
+	return line
+}
+
+// continuesWith tells whether path starts with the field key, followed by the
+// end of the path or the next segment.
+func continuesWith(path, key string) bool {
+	rest, ok := strings.CutPrefix(path, key)
+	return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
+}
+
+// typeErrorField matches the path of the field in a JSON type error, such as
+// "cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of
+// type map[string]string". The path has no list indexes.
+var typeErrorField = regexp.MustCompile(`Go struct field [^.\s]+\.(\S+) of type`)
+
+// yamlErrorLine matches the "line N: message" parts of YAML parser errors.
+var yamlErrorLine = regexp.MustCompile(`line (\d+): ([^\n]*)`)
+
+// readDocument reads one document, which holds one object or a List.
+func (r *Reader) readDocument(d *document) []error {
+	j, err := yaml.YAMLToJSONStrict(d.data)
+	if err != nil {
+		return d.yamlErrors(err)
+	}
+	if bytes.Equal(bytes.TrimSpace(j), []byte("null")) {
+		return nil
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(j), []byte("{")) {
+		return []error{d.at(d.line, "expected an object with apiVersion and kind")}
+	}
+	var tm metav1.TypeMeta
+	if err := json.Unmarshal(j, &tm); err != nil {
+		return []error{d.at(d.lineOf("kind"), "cannot read apiVersion and kind: %v", err)}
+	}
+	if item, ok := r.listItemKind(tm); ok {
+		return r.readList(d, j, tm, item)
+	}
+	return r.readObject(d, j, tm, "")
+}
+
+// yamlErrors turns a YAML parser error into errors at input lines.
+func (d *document) yamlErrors(err error) []error {
+	msg := err.Error()
+	matches := yamlErrorLine.FindAllStringSubmatch(msg, -1)
+	if len(matches) == 0 {
+		return []error{d.at(d.line, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))}
+	}
+	var errs []error
+	for _, m := range matches {
+		n, _ := strconv.Atoi(m[1])
+		errs = append(errs, d.at(d.start-1+n, "invalid YAML: %s", m[2]))
+	}
+	return errs
+}
+
+// listItemKind tells whether tm is a list (v1 List, or the typed list of an
+// accepted kind) and, for a typed list, the kind and apiVersion of its items.
+func (r *Reader) listItemKind(tm metav1.TypeMeta) (metav1.TypeMeta, bool) {
+	if tm.Kind == "List" && tm.APIVersion == "v1" {
+		return metav1.TypeMeta{}, true
+	}
+	if kind, ok := strings.CutSuffix(tm.Kind, "List"); ok && slices.Contains(r.opts.Kinds, kind) && tm.APIVersion == apiVersions[kind] {
+		return metav1.TypeMeta{APIVersion: tm.APIVersion, Kind: kind}, true
+	}
+	return metav1.TypeMeta{}, false
+}
+
+// list is a v1 List, or a typed list such as a PodList.
+type list struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []json.RawMessage `json:"items"`
+}
+
+func (r *Reader) readList(d *document, j []byte, tm, item metav1.TypeMeta) []error {
+	var l list
+	if errs := d.decodeStrict(j, &l, "", tm.Kind); len(errs) > 0 {
+		return errs
+	}
+	var errs []error
+	for i, raw := range l.Items {
+		path := fmt.Sprintf("items[%d]", i)
+		var itm metav1.TypeMeta
+		if err := json.Unmarshal(raw, &itm); err != nil {
+			errs = append(errs, d.at(d.lineOf(path), "%s: cannot read apiVersion and kind: %v", path, err))
+			continue
+		}
+		if itm.Kind == "" && itm.APIVersion == "" {
+			itm = item
+		}
+		if _, nested := r.listItemKind(itm); nested {
+			errs = append(errs, d.at(d.lineOf(path), "%s: a List inside a List is not supported", path))
+			continue
+		}
+		errs = append(errs, r.readObject(d, raw, itm, path)...)
+	}
+	return errs
+}
+
+// header is what an object says about itself, read before decoding it, to
+// name it in errors.
+type header struct {
+	metav1.TypeMeta `json:",inline"`
+	Metadata        struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+}
+
+// readObject reads one object whose JSON is j, at path ("" for the whole
+// document, "items[i]" in a List).
+func (r *Reader) readObject(d *document, j []byte, tm metav1.TypeMeta, path string) []error {
+	line, where := d.line, ""
+	if path != "" {
+		line, where = d.lineOf(path), path+": "
+	}
+	switch {
+	case tm.Kind == "":
+		return []error{d.at(line, "%smissing kind: say what the document is, such as kind: %s", where, r.opts.Kinds[0])}
+	case !slices.Contains(r.opts.Kinds, tm.Kind):
+		return []error{d.at(d.lineOf(join(path, "kind")), "%skind %s%s is not read here: expected %s, or a List of them",
+			where, tm.Kind, inParens(tm.APIVersion), strings.Join(r.opts.Kinds, ", "))}
+	case tm.APIVersion != apiVersions[tm.Kind]:
+		return []error{d.at(d.lineOf(join(path, "apiVersion")), "%sapiVersion %q is not supported for kind %s: use %s",
+			where, tm.APIVersion, tm.Kind, apiVersions[tm.Kind])}
+	}
+	var h header
+	_ = json.Unmarshal(j, &h) // errors come from the strict decoding below
+	where += describe(tm.Kind, h.Metadata.Namespace, h.Metadata.Name)
+
+	var obj metav1.Object
+	switch tm.Kind {
+	case KindAppIsolation:
+		obj = &tierwallv1alpha1.AppIsolation{}
+	case KindNamespace:
+		obj = &corev1.Namespace{}
+	case KindPod:
+		obj = &corev1.Pod{}
+	case KindNetworkPolicy:
+		obj = &networkingv1.NetworkPolicy{}
+	}
+	if errs := d.decodeStrict(j, obj, path, where); len(errs) > 0 {
+		return errs
+	}
+	if obj.GetName() == "" {
+		return []error{d.at(d.lineOf(join(path, "metadata")), "%s: metadata.name is required", where)}
+	}
+	if tm.Kind != KindNamespace {
+		switch ns := obj.GetNamespace(); {
+		case ns == "":
+			obj.SetNamespace(r.opts.Namespace)
+		case ns != r.opts.Namespace && r.opts.EnforceNamespace:
+			return []error{d.at(d.lineOf(join(path, "metadata.namespace")),
+				"%s: namespace %s does not match --namespace=%s: pass --namespace=%s, or leave the namespace out of the input",
+				where, ns, r.opts.Namespace, ns)}
+		}
+	}
+	key := objectKey{tm.Kind, obj.GetNamespace(), obj.GetName()}
+	if prev, dup := r.objs.positions[key]; dup {
+		return []error{d.at(line, "%s is also defined at %s", describe(tm.Kind, key.namespace, key.name), prev)}
+	}
+	r.objs.positions[key] = Position{File: d.file, Line: line}
+	switch o := obj.(type) {
+	case *tierwallv1alpha1.AppIsolation:
+		r.objs.AppIsolations = append(r.objs.AppIsolations, *o)
+	case *corev1.Namespace:
+		r.objs.Namespaces = append(r.objs.Namespaces, *o)
+	case *corev1.Pod:
+		r.objs.Pods = append(r.objs.Pods, *o)
+	case *networkingv1.NetworkPolicy:
+		r.objs.NetworkPolicies = append(r.objs.NetworkPolicies, *o)
+	}
+	return nil
+}
+
+// describe names an object the way kubectl does: kind namespace/name.
+func describe(kind, namespace, name string) string {
+	switch {
+	case name == "":
+		return kind
+	case namespace == "":
+		return kind + " " + name
+	}
+	return kind + " " + namespace + "/" + name
+}
+
+// decodeStrict decodes j into obj, rejecting unknown and duplicate fields,
+// and returns the problems at the lines of the fields.
+func (d *document) decodeStrict(j []byte, obj any, path, where string) []error {
+	strict, err := kjson.UnmarshalStrict(j, obj, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		line := d.line
+		if path != "" {
+			line = d.lineOf(path)
+		}
+		if m := typeErrorField.FindStringSubmatch(err.Error()); m != nil {
+			line = d.lineOf(join(path, m[1]))
+		}
+		return []error{d.at(line, "%s: %s", where, strings.TrimPrefix(err.Error(), "json: "))}
+	}
+	errs := make([]error, 0, len(strict))
+	for _, e := range strict {
+		line := d.line
+		var fe kjson.FieldError
+		if errors.As(e, &fe) {
+			line = d.lineOf(join(path, fe.FieldPath()))
+		}
+		errs = append(errs, d.at(line, "%s: %v", where, e))
+	}
+	// The decoder reports fields in key order; the reader wants line order.
+	slices.SortStableFunc(errs, func(a, b error) int { return a.(*Error).Pos.Line - b.(*Error).Pos.Line })
+	return errs
+}
+
+func join(path, field string) string {
+	if path == "" {
+		return field
+	}
+	return path + "." + field
+}
+
+func inParens(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}

@@ -1,0 +1,303 @@
+package input
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const sample = `# The WordPress story.
+apiVersion: tierwall.dev/v1alpha1
+kind: AppIsolation
+metadata:
+  name: wordpress
+  namespace: dev-wordpress
+spec:
+  tiers:
+  - name: frontend
+    podSelector:
+      matchLabels:
+        tier: frontend
+`
+
+// summary is what a test compares: the objects read, as "Kind ns/name@line".
+func summary(o *Objects) []string {
+	var out []string
+	add := func(kind, ns, name string) {
+		out = append(out, describe(kind, ns, name)+"@"+o.Position(kind, ns, name).String())
+	}
+	for _, x := range o.AppIsolations {
+		add(KindAppIsolation, x.Namespace, x.Name)
+	}
+	for _, x := range o.Namespaces {
+		add(KindNamespace, "", x.Name)
+	}
+	for _, x := range o.Pods {
+		add(KindPod, x.Namespace, x.Name)
+	}
+	for _, x := range o.NetworkPolicies {
+		add(KindNetworkPolicy, x.Namespace, x.Name)
+	}
+	return out
+}
+
+var allKinds = []string{KindNamespace, KindPod, KindNetworkPolicy, KindAppIsolation}
+
+func TestRead(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  Options
+		input string
+		want  []string
+		// wantErr are the lines of the error, in order.
+		wantErr []string
+	}{
+		{
+			name:  "one AppIsolation",
+			opts:  Options{Kinds: []string{KindAppIsolation}},
+			input: sample,
+			want:  []string{"AppIsolation dev-wordpress/wordpress@app.yaml:2"},
+		},
+		{
+			name: "documents, comments, empty documents and a separator with a comment",
+			opts: Options{Kinds: allKinds},
+			input: "---\n# nothing here\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: dev\n" +
+				"--- # the pods\n\n" +
+				"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: dev\n---\n",
+			want: []string{"Namespace dev@app.yaml:4", "Pod dev/web@app.yaml:10"},
+		},
+		{
+			name:  "CRLF line endings and a byte order mark",
+			opts:  Options{Kinds: allKinds},
+			input: "\xef\xbb\xbfapiVersion: v1\r\nkind: Namespace\r\nmetadata:\r\n  name: dev\r\n---\r\napiVersion: v1\r\nkind: Namespace\r\nmetadata:\r\n  name: prod\r\n",
+			want:  []string{"Namespace dev@app.yaml:1", "Namespace prod@app.yaml:6"},
+		},
+		{
+			name:  "JSON",
+			opts:  Options{Kinds: allKinds},
+			input: `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "dev"}}`,
+			want:  []string{"Pod dev/web@app.yaml:1"},
+		},
+		{
+			name: "a List as kubectl get -o yaml writes it, items at their lines",
+			opts: Options{Kinds: allKinds},
+			input: `apiVersion: v1
+kind: List
+metadata:
+  resourceVersion: ""
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: web
+    namespace: dev
+- apiVersion: networking.k8s.io/v1
+  kind: NetworkPolicy
+  metadata:
+    name: deny
+    namespace: dev
+  spec:
+    podSelector: {}
+`,
+			want: []string{"Pod dev/web@app.yaml:6", "NetworkPolicy dev/deny@app.yaml:11"},
+		},
+		{
+			name:  "a typed list whose items carry no kind",
+			opts:  Options{Kinds: allKinds},
+			input: "apiVersion: v1\nkind: PodList\nitems:\n- metadata:\n    name: a\n- metadata:\n    name: b\n",
+			want:  []string{"Pod default/a@app.yaml:4", "Pod default/b@app.yaml:6"},
+		},
+		{
+			name:  "no namespace: the default one",
+			opts:  Options{Kinds: allKinds},
+			input: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n",
+			want:  []string{"Pod default/web@app.yaml:1"},
+		},
+		{
+			name:  "no namespace: the one given",
+			opts:  Options{Kinds: allKinds, Namespace: "dev", EnforceNamespace: true},
+			input: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n",
+			want:  []string{"Pod dev/web@app.yaml:1"},
+		},
+		{
+			name:  "a namespace that is not the one given",
+			opts:  Options{Kinds: allKinds, Namespace: "dev", EnforceNamespace: true},
+			input: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: prod\n",
+			wantErr: []string{
+				`app.yaml:5: Pod prod/web: namespace prod does not match --namespace=dev: pass --namespace=prod, or leave the namespace out of the input`,
+			},
+		},
+		{
+			name:  "invalid YAML: the line of the problem",
+			opts:  Options{Kinds: allKinds},
+			input: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: dev\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n   namespace: dev\n",
+			want:  []string{"Namespace dev@app.yaml:1"},
+			wantErr: []string{
+				`app.yaml:10: invalid YAML: mapping values are not allowed in this context`,
+			},
+		},
+		{
+			name:  "duplicate key",
+			opts:  Options{Kinds: allKinds},
+			input: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  name: db\n",
+			wantErr: []string{
+				`app.yaml:5: invalid YAML: key "name" already set in map`,
+			},
+		},
+		{
+			name: "unknown fields: each at its line, named by its path",
+			opts: Options{Kinds: []string{KindAppIsolation}},
+			input: "---\n" + strings.Replace(strings.Replace(sample, "  tiers:", "  tierz: 1\n  tiers:", 1),
+				"    podSelector:", "    podSelectr: {}\n    podSelector:", 1),
+			wantErr: []string{
+				`app.yaml:9: AppIsolation dev-wordpress/wordpress: unknown field "spec.tierz"`,
+				`app.yaml:12: AppIsolation dev-wordpress/wordpress: unknown field "spec.tiers[0].podSelectr"`,
+			},
+		},
+		{
+			name:  "unknown field inside a List item",
+			opts:  Options{Kinds: allKinds},
+			input: "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: web\n  spec:\n    containerz: []\n",
+			wantErr: []string{
+				`app.yaml:9: items[0]: Pod web: unknown field "spec.containerz"`,
+			},
+		},
+		{
+			name:  "wrong type",
+			opts:  Options{Kinds: allKinds},
+			input: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: [a]\n",
+			wantErr: []string{
+				`app.yaml:5: Pod web: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string`,
+			},
+		},
+		{
+			name:  "wrong type in a list: the line of the list",
+			opts:  Options{Kinds: []string{KindAppIsolation}},
+			input: strings.Replace(sample, "  - name: frontend", "  - name: frontend\n    ports: [{port: 80, protocol: [TCP]}]", 1),
+			wantErr: []string{
+				`app.yaml:8: AppIsolation dev-wordpress/wordpress: cannot unmarshal array into Go struct field Port.spec.tiers.ports.protocol of type v1alpha1.Protocol`,
+			},
+		},
+		{
+			name:  "a kind the command does not read",
+			opts:  Options{Kinds: []string{KindAppIsolation}},
+			input: sample + "---\n# a workload\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+			want:  []string{"AppIsolation dev-wordpress/wordpress@app.yaml:2"},
+			wantErr: []string{
+				`app.yaml:16: kind Deployment (apps/v1) is not read here: expected AppIsolation, or a List of them`,
+			},
+		},
+		{
+			name:    "a kind the command does not read, in a List",
+			opts:    Options{Kinds: []string{KindAppIsolation}},
+			input:   "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: web\n",
+			wantErr: []string{`app.yaml:5: items[0]: kind Pod (v1) is not read here: expected AppIsolation, or a List of them`},
+		},
+		{
+			name:    "wrong apiVersion",
+			opts:    Options{Kinds: allKinds},
+			input:   "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata:\n  name: deny\n",
+			wantErr: []string{`app.yaml:1: apiVersion "extensions/v1beta1" is not supported for kind NetworkPolicy: use networking.k8s.io/v1`},
+		},
+		{
+			name:    "missing kind",
+			opts:    Options{Kinds: []string{KindAppIsolation}},
+			input:   "\n\nmetadata:\n  name: web\n",
+			wantErr: []string{`app.yaml:3: missing kind: say what the document is, such as kind: AppIsolation`},
+		},
+		{
+			name:    "not an object",
+			opts:    Options{Kinds: allKinds},
+			input:   "- a\n- b\n",
+			wantErr: []string{`app.yaml:1: expected an object with apiVersion and kind`},
+		},
+		{
+			name:    "missing name",
+			opts:    Options{Kinds: allKinds},
+			input:   "apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: dev\n",
+			wantErr: []string{`app.yaml:3: Pod: metadata.name is required`},
+		},
+		{
+			name:  "the same object twice",
+			opts:  Options{Kinds: allKinds},
+			input: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: default\n",
+			want:  []string{"Pod default/web@app.yaml:1"},
+			wantErr: []string{
+				`app.yaml:6: Pod default/web is also defined at app.yaml:1`,
+			},
+		},
+		{
+			name:    "a List inside a List",
+			opts:    Options{Kinds: allKinds},
+			input:   "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: []\n",
+			wantErr: []string{`app.yaml:4: items[0]: a List inside a List is not supported`},
+		},
+		{
+			name:  "nothing at all",
+			opts:  Options{Kinds: allKinds},
+			input: "# just a comment\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewReader(tt.opts)
+			err := r.Read("app.yaml", []byte(tt.input))
+			var gotErr []string
+			if err != nil {
+				gotErr = strings.Split(err.Error(), "\n")
+			}
+			if diff := cmp.Diff(tt.wantErr, gotErr); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.want, summary(r.Objects())); diff != "" {
+				t.Errorf("objects (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestReadSeveralInputs checks that duplicates across inputs name both.
+func TestReadSeveralInputs(t *testing.T) {
+	r := NewReader(Options{Kinds: []string{KindAppIsolation}})
+	if err := r.Read("a.yaml", []byte(sample)); err != nil {
+		t.Fatal(err)
+	}
+	err := r.Read("<stdin>", []byte("---\n"+sample))
+	want := `<stdin>:3: AppIsolation dev-wordpress/wordpress is also defined at a.yaml:2`
+	if err == nil || err.Error() != want {
+		t.Errorf("got error %v, want %s", err, want)
+	}
+}
+
+func TestLookupLine(t *testing.T) {
+	doc := `metadata:
+  labels:
+    app.kubernetes.io/name: traefik
+    app: x
+spec:
+  list:
+  - a: 1
+  - b:
+      c: 2
+`
+	tests := []struct {
+		path string
+		want int
+	}{
+		{"", 1},
+		{"metadata", 1},
+		{"metadata.labels.app.kubernetes.io/name", 3},
+		{"metadata.labels.app", 4},
+		{"spec.list[1].b.c", 9},
+		{"spec.list[1].b.missing", 8},
+		{"spec.list[7]", 6},
+		{"spec.list[x", 6},
+	}
+	for _, tt := range tests {
+		d := &document{start: 1, line: 1, data: []byte(doc)}
+		if got := d.lineOf(tt.path); got != tt.want {
+			t.Errorf("lineOf(%q) = %d, want %d", tt.path, got, tt.want)
+		}
+	}
+}
