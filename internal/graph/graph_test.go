@@ -1,0 +1,275 @@
+package graph
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+)
+
+func appFrom(t *testing.T, doc string) *tierwallv1alpha1.AppIsolation {
+	t.Helper()
+	app := &tierwallv1alpha1.AppIsolation{}
+	if err := yaml.UnmarshalStrict([]byte(doc), app); err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+func sample(t *testing.T) *tierwallv1alpha1.AppIsolation {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", "tierwall_v1alpha1_appisolation.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return appFrom(t, string(data))
+}
+
+// shop uses every kind of peer: hostNetwork and namespaced ingress
+// controllers, tiers, selectors, ipBlocks, named ports and ranges, egress,
+// a custom DNS; and the same pods as a source and as a destination.
+const shop = `
+metadata: {name: shop, namespace: prod}
+spec:
+  mode: DryRun
+  ingressControllers:
+  - name: nginx
+    ipBlocks: [{cidr: 192.168.1.0/24}, {cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.2.0.0/16]}]
+  - name: traefik
+    namespace: kube-system
+    ipBlocks: [{cidr: 192.168.1.0/24}]
+  - name: unused
+    namespace: x
+  tiers:
+  - name: web-ui
+    podSelector: {matchLabels: {tier: web}}
+    ports: [{port: http}, {port: 8443, endPort: 8450}]
+    allowFrom:
+    - ingressController: nginx
+    - ingressController: traefik
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}
+      podSelector: {matchLabels: {app: prometheus}}
+  - name: api
+    podSelector: {matchExpressions: [{key: tier, operator: In, values: [api, api-v2]}]}
+    ports: [{port: 9000}, {port: 9001, protocol: UDP}]
+    allowFrom:
+    - tier: web-ui
+    - tier: web-ui
+    - podSelector: {matchLabels: {app: cron}}
+    - namespaceSelector: {}
+    - namespaceSelector: {matchLabels: {team: ops}}
+      podSelector: {}
+    - ipBlock: {cidr: "203.0.113.0/24", except: ["203.0.113.7/32"]}
+    egressTo:
+    - ipBlock: {cidr: "198.51.100.10/32"}
+      ports: [{port: 443}]
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}
+      podSelector: {matchLabels: {app: prometheus}}
+      ports: [{port: 9091}]
+    - podSelector: {matchLabels: {app: cron}}
+  dns:
+    namespace: dns
+    podSelector: {matchLabels: {app: unbound}}
+`
+
+func TestGraph(t *testing.T) {
+	prod := sample(t)
+	prod.Namespace = "prod-wordpress"
+	batch := appFrom(t, `
+metadata: {name: batch, namespace: jobs}
+spec:
+  tiers:
+  - name: worker
+    podSelector: {}
+  dns: {disabled: true}
+`)
+	odd := appFrom(t, `
+metadata: {name: odd, namespace: ns}
+spec:
+  tiers:
+  - name: t
+    podSelector: {}
+    ports: [{port: 1}]
+    allowFrom: [{ipBlock: {cidr: 'a"<b>&\c'}}]
+  dns: {disabled: true}
+`)
+	tests := []struct {
+		name     string
+		apps     []*tierwallv1alpha1.AppIsolation
+		mermaid  string
+		dot      string
+		skipsDOT bool
+	}{
+		{
+			name: "the WordPress sample",
+			apps: []*tierwallv1alpha1.AppIsolation{sample(t)},
+			mermaid: `flowchart LR
+  ingress_traefik(["kube-system/traefik"])
+  subgraph app_wordpress["AppIsolation dev-wordpress/wordpress"]
+    wordpress_frontend["frontend"]
+    wordpress_database["database"]
+  end
+  dns{{"DNS<br/>kube-system: k8s-app=kube-dns"}}
+  ingress_traefik -->|"80/TCP"| wordpress_frontend
+  wordpress_frontend -->|"3306/TCP"| wordpress_database
+  app_wordpress -->|"53/UDP, 53/TCP"| dns
+`,
+			dot: `digraph tierwall {
+  rankdir=LR;
+  compound=true;
+  fontname="Helvetica";
+  node [fontname="Helvetica", fontsize=11];
+  edge [fontname="Helvetica", fontsize=10];
+  "ingress_traefik" [label="kube-system/traefik", shape=box, style=rounded];
+  subgraph "cluster_app_wordpress" {
+    label="AppIsolation dev-wordpress/wordpress";
+    "wordpress_frontend" [label="frontend", shape=box];
+    "wordpress_database" [label="database", shape=box];
+  }
+  "dns" [label="DNS\nkube-system: k8s-app=kube-dns", shape=hexagon];
+  "ingress_traefik" -> "wordpress_frontend" [label="80/TCP"];
+  "wordpress_frontend" -> "wordpress_database" [label="3306/TCP"];
+  "wordpress_database" -> "dns" [label="53/UDP, 53/TCP", ltail="cluster_app_wordpress"];
+}
+`,
+		},
+		{
+			name: "every kind of peer, each node once, unused controllers left out",
+			apps: []*tierwallv1alpha1.AppIsolation{appFrom(t, shop)},
+			mermaid: `flowchart LR
+  ingress_nginx(["nginx<br/>192.168.1.0/24<br/>10.0.0.0/8 except 10.1.0.0/16, 10.2.0.0/16"])
+  ingress_traefik(["kube-system/traefik<br/>192.168.1.0/24"])
+  subgraph app_shop["AppIsolation prod/shop (DryRun)"]
+    shop_web_ui["web-ui"]
+    shop_api["api"]
+  end
+  peer1{{"monitoring: app=prometheus"}}
+  peer2{{"prod: app=cron"}}
+  peer3{{"all namespaces: all pods"}}
+  peer4{{"namespaces team=ops: all pods"}}
+  peer5{{"203.0.113.0/24 except 203.0.113.7/32"}}
+  peer6{{"198.51.100.10/32"}}
+  dns{{"DNS<br/>dns: app=unbound"}}
+  ingress_nginx -->|"http/TCP, 8443-8450/TCP"| shop_web_ui
+  ingress_traefik -->|"http/TCP, 8443-8450/TCP"| shop_web_ui
+  peer1 -->|"http/TCP, 8443-8450/TCP"| shop_web_ui
+  shop_web_ui -->|"9000/TCP, 9001/UDP"| shop_api
+  peer2 -->|"9000/TCP, 9001/UDP"| shop_api
+  peer3 -->|"9000/TCP, 9001/UDP"| shop_api
+  peer4 -->|"9000/TCP, 9001/UDP"| shop_api
+  peer5 -->|"9000/TCP, 9001/UDP"| shop_api
+  shop_api -->|"443/TCP"| peer6
+  shop_api -->|"9091/TCP"| peer1
+  shop_api -->|"all ports"| peer2
+  app_shop -->|"53/UDP, 53/TCP"| dns
+`,
+			dot: `digraph tierwall {
+  rankdir=LR;
+  compound=true;
+  fontname="Helvetica";
+  node [fontname="Helvetica", fontsize=11];
+  edge [fontname="Helvetica", fontsize=10];
+  "ingress_nginx" [label="nginx\n192.168.1.0/24\n10.0.0.0/8 except 10.1.0.0/16, 10.2.0.0/16", shape=box, style=rounded];
+  "ingress_traefik" [label="kube-system/traefik\n192.168.1.0/24", shape=box, style=rounded];
+  subgraph "cluster_app_shop" {
+    label="AppIsolation prod/shop (DryRun)";
+    "shop_web_ui" [label="web-ui", shape=box];
+    "shop_api" [label="api", shape=box];
+  }
+  "peer1" [label="monitoring: app=prometheus", shape=hexagon];
+  "peer2" [label="prod: app=cron", shape=hexagon];
+  "peer3" [label="all namespaces: all pods", shape=hexagon];
+  "peer4" [label="namespaces team=ops: all pods", shape=hexagon];
+  "peer5" [label="203.0.113.0/24 except 203.0.113.7/32", shape=hexagon];
+  "peer6" [label="198.51.100.10/32", shape=hexagon];
+  "dns" [label="DNS\ndns: app=unbound", shape=hexagon];
+  "ingress_nginx" -> "shop_web_ui" [label="http/TCP, 8443-8450/TCP"];
+  "ingress_traefik" -> "shop_web_ui" [label="http/TCP, 8443-8450/TCP"];
+  "peer1" -> "shop_web_ui" [label="http/TCP, 8443-8450/TCP"];
+  "shop_web_ui" -> "shop_api" [label="9000/TCP, 9001/UDP"];
+  "peer2" -> "shop_api" [label="9000/TCP, 9001/UDP"];
+  "peer3" -> "shop_api" [label="9000/TCP, 9001/UDP"];
+  "peer4" -> "shop_api" [label="9000/TCP, 9001/UDP"];
+  "peer5" -> "shop_api" [label="9000/TCP, 9001/UDP"];
+  "shop_api" -> "peer6" [label="443/TCP"];
+  "shop_api" -> "peer1" [label="9091/TCP"];
+  "shop_api" -> "peer2" [label="all ports"];
+  "shop_api" -> "dns" [label="53/UDP, 53/TCP", ltail="cluster_app_shop"];
+}
+`,
+		},
+		{
+			name: "two apps of the same name share DNS and the ingress controller; DNS disabled draws none",
+			apps: []*tierwallv1alpha1.AppIsolation{sample(t), prod, batch},
+			mermaid: `flowchart LR
+  ingress_traefik(["kube-system/traefik"])
+  subgraph app_wordpress["AppIsolation dev-wordpress/wordpress"]
+    wordpress_frontend["frontend"]
+    wordpress_database["database"]
+  end
+  subgraph app_wordpress_2["AppIsolation prod-wordpress/wordpress"]
+    wordpress_frontend_2["frontend"]
+    wordpress_database_2["database"]
+  end
+  subgraph app_batch["AppIsolation jobs/batch"]
+    batch_worker["worker"]
+  end
+  dns{{"DNS<br/>kube-system: k8s-app=kube-dns"}}
+  ingress_traefik -->|"80/TCP"| wordpress_frontend
+  wordpress_frontend -->|"3306/TCP"| wordpress_database
+  app_wordpress -->|"53/UDP, 53/TCP"| dns
+  ingress_traefik -->|"80/TCP"| wordpress_frontend_2
+  wordpress_frontend_2 -->|"3306/TCP"| wordpress_database_2
+  app_wordpress_2 -->|"53/UDP, 53/TCP"| dns
+`,
+			skipsDOT: true,
+		},
+		{
+			name: "labels are escaped",
+			apps: []*tierwallv1alpha1.AppIsolation{odd},
+			mermaid: `flowchart LR
+  subgraph app_odd["AppIsolation ns/odd"]
+    odd_t["t"]
+  end
+  peer1{{"a#quot;#lt;b#gt;#amp;\c"}}
+  peer1 -->|"1/TCP"| odd_t
+`,
+			dot: `digraph tierwall {
+  rankdir=LR;
+  compound=true;
+  fontname="Helvetica";
+  node [fontname="Helvetica", fontsize=11];
+  edge [fontname="Helvetica", fontsize=10];
+  subgraph "cluster_app_odd" {
+    label="AppIsolation ns/odd";
+    "odd_t" [label="t", shape=box];
+  }
+  "peer1" [label="a\"<b>&\\c", shape=hexagon];
+  "peer1" -> "odd_t" [label="1/TCP"];
+}
+`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := Build(tt.apps...)
+			if diff := cmp.Diff(tt.mermaid, g.Mermaid()); diff != "" {
+				t.Errorf("Mermaid (-want +got):\n%s", diff)
+			}
+			if tt.skipsDOT {
+				return
+			}
+			if diff := cmp.Diff(tt.dot, g.DOT()); diff != "" {
+				t.Errorf("DOT (-want +got):\n%s", diff)
+			}
+			// Writing is repeatable: it does not change the graph.
+			if g.Mermaid() != tt.mermaid {
+				t.Error("a second Mermaid() differs from the first")
+			}
+		})
+	}
+}
