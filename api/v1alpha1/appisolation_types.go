@@ -25,8 +25,8 @@ const (
 type Protocol string
 
 // AppIsolationSpec declares the tiers of an application and who may reach them.
-// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.tier) || self.tiers.exists(u, u.name == p.tier)))",message="spec.tiers[].allowFrom[].tier must name a tier declared in spec.tiers",fieldPath=".tiers",reason=FieldValueInvalid
-// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.ingressController) || (has(self.ingressControllers) && self.ingressControllers.exists(c, c.name == p.ingressController))))",message="spec.tiers[].allowFrom[].ingressController must name an entry of spec.ingressControllers",fieldPath=".tiers",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.tier) || self.tiers.exists(u, u.name == p.tier)))",message="every allowFrom[].tier must be the name of a tier declared in spec.tiers",fieldPath=".tiers",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.ingressController) || (has(self.ingressControllers) && self.ingressControllers.exists(c, c.name == p.ingressController))))",message="every allowFrom[].ingressController must be the name of an entry of spec.ingressControllers",fieldPath=".tiers",reason=FieldValueInvalid
 type AppIsolationSpec struct {
 	// Mode is Enforce (the default) to apply the rendered NetworkPolicies, or
 	// DryRun to only report what would be applied. Switching to DryRun
@@ -66,21 +66,21 @@ type AppIsolationSpec struct {
 // IngressController is an entry point from outside the namespace, selected
 // by namespace and pod labels, or by node addresses for controllers that run
 // with hostNetwork.
-// +kubebuilder:validation:XValidation:rule="has(self.namespace) || has(self.ipBlocks)",message="set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks for a hostNetwork controller"
+// +kubebuilder:validation:XValidation:rule="has(self.namespace) || (has(self.ipBlocks) && size(self.ipBlocks) > 0)",message="set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks for a hostNetwork controller: a controller that selects nothing would allow traffic from everywhere"
 // +kubebuilder:validation:XValidation:rule="!has(self.podSelector) || has(self.namespace)",message="podSelector requires namespace: the controller's pods are selected in that namespace only"
 type IngressController struct {
 	// Name identifies the controller in allowFrom entries. It is a DNS label of
 	// at most 40 characters.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=40
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
 	// +required
 	Name string `json:"name"`
 
 	// Namespace is the namespace the controller's pods run in.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
@@ -105,7 +105,7 @@ type Tier struct {
 	// is a DNS label of at most 40 characters.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=40
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
 	// +required
 	Name string `json:"name"`
 
@@ -136,7 +136,7 @@ type Tier struct {
 }
 
 // Port is a port, or a range of ports, and a protocol.
-// +kubebuilder:validation:XValidation:rule="type(self.port) == int ? (self.port >= 1 && self.port <= 65535) : (size(self.port) <= 15 && self.port.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && self.port.matches('[a-z]'))",message="port must be a number from 1 to 65535 or a named port (an IANA service name of at most 15 characters, such as http)",fieldPath=".port",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="type(self.port) == int ? (self.port >= 1 && self.port <= 65535) : (self.port.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && self.port.matches('[a-z]') && !self.port.contains('--'))",message="port must be a number from 1 to 65535 or the name of a container port, such as http: lowercase letters, digits and single dashes, with at least one letter",fieldPath=".port",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.endPort) || type(self.port) == int",message="endPort needs a numeric port: a range cannot start at a named port",fieldPath=".endPort",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.endPort) || type(self.port) != int || self.endPort >= self.port",message="endPort must be greater than or equal to port",fieldPath=".endPort",reason=FieldValueInvalid
 type Port struct {
@@ -162,7 +162,7 @@ type Port struct {
 // Peer is one source of traffic a tier accepts: exactly one of another tier,
 // an ingress controller, pods and namespaces chosen by labels, or an
 // address block.
-// +kubebuilder:validation:XValidation:rule="[has(self.tier), has(self.ingressController), has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock)].filter(x, x).size() == 1",message="set exactly one of tier, ingressController, namespaceSelector and/or podSelector, or ipBlock"
+// +kubebuilder:validation:XValidation:rule="[has(self.tier), has(self.ingressController), has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock)].filter(x, x).size() == 1",message="set exactly one of tier, ingressController, ipBlock, or namespaceSelector and/or podSelector"
 type Peer struct {
 	// Tier is the name of a tier of this AppIsolation.
 	// +kubebuilder:validation:MaxLength=40
@@ -192,7 +192,7 @@ type Peer struct {
 
 // EgressRule is a destination outside the application that a tier may
 // connect to: pods and namespaces chosen by labels, or an address block.
-// +kubebuilder:validation:XValidation:rule="[has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock)].filter(x, x).size() == 1",message="set exactly one of namespaceSelector and/or podSelector, or ipBlock"
+// +kubebuilder:validation:XValidation:rule="[has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock)].filter(x, x).size() == 1",message="set exactly one of ipBlock, or namespaceSelector and/or podSelector"
 type EgressRule struct {
 	// NamespaceSelector selects namespaces by label; with PodSelector, pods
 	// that match both. Omitted with PodSelector set, the AppIsolation's own
@@ -216,7 +216,7 @@ type EgressRule struct {
 }
 
 // IPBlock is a CIDR with optional exceptions inside it.
-// +kubebuilder:validation:XValidation:rule="!has(self.except) || !isCIDR(self.cidr) || self.except.all(e, isCIDR(e) && cidr(self.cidr).containsCIDR(e) && cidr(e).prefixLength() > cidr(self.cidr).prefixLength())",message="every except entry must be a CIDR strictly inside cidr",fieldPath=".except",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.except) || !isCIDR(self.cidr) || self.except.all(e, isCIDR(e) && cidr(e).masked() == cidr(e) && cidr(self.cidr).containsCIDR(e) && cidr(e).prefixLength() > cidr(self.cidr).prefixLength())",message="every except entry must be a CIDR in canonical form strictly inside cidr, such as 10.1.0.0/16 in 10.0.0.0/8",fieldPath=".except",reason=FieldValueInvalid
 type IPBlock struct {
 	// CIDR is an IPv4 or IPv6 CIDR in canonical form, such as 10.0.0.0/8.
 	// +kubebuilder:validation:MaxLength=43
@@ -243,7 +243,7 @@ type DNS struct {
 	// Namespace is the namespace of the DNS pods. Default: kube-system.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
@@ -317,7 +317,7 @@ type SelectorStatus struct {
 // +kubebuilder:printcolumn:name="Policies",type=integer,JSONPath=`.status.policyCount`
 // +kubebuilder:printcolumn:name="Status",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: it is used as a label value on the generated policies"
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: it is used as a label value on the generated policies",fieldPath=".metadata",reason=FieldValueInvalid
 type AppIsolation struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
