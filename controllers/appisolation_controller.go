@@ -74,6 +74,7 @@ func (r *AppIsolationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, err
 	}
 	setSelectorsMatchedCondition(app, observed.pods, observed.controllerPods)
+	setIsolatedCondition(app, observed.foreign)
 	return ctrl.Result{}, nil
 }
 

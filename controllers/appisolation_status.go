@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/foreign"
 )
 
 // reasonedError carries the condition reason that describes an error.
@@ -195,4 +196,28 @@ func mustSelector(s *metav1.LabelSelector, nilMatchesAll bool) labels.Selector {
 		return labels.Nothing()
 	}
 	return selector
+}
+
+// setIsolatedCondition reports whether other NetworkPolicies open the
+// governed pods beyond what the AppIsolation declares, naming each such
+// policy with one flow it opens. tierwall never modifies those policies.
+func setIsolatedCondition(app *tierwallv1alpha1.AppIsolation, findings []foreign.Finding) {
+	condition := metav1.Condition{
+		Type:               tierwallv1alpha1.IsolatedCondition,
+		Status:             metav1.ConditionTrue,
+		Reason:             tierwallv1alpha1.NoForeignAccessReason,
+		Message:            "No other NetworkPolicy opens the governed pods beyond what this AppIsolation declares",
+		ObservedGeneration: app.Generation,
+	}
+	if len(findings) > 0 {
+		described := make([]string, len(findings))
+		for i, f := range findings {
+			described[i] = f.String()
+		}
+		condition.Status, condition.Reason = metav1.ConditionFalse, tierwallv1alpha1.ForeignPolicyWidensAccessReason
+		condition.Message = fmt.Sprintf("Other NetworkPolicies open the governed pods beyond what this AppIsolation declares "+
+			"(NetworkPolicies add up, so tierwall cannot take that back, and does not modify them): %s. "+
+			"Narrow or delete them, or declare the access in the AppIsolation", nameList(described))
+	}
+	meta.SetStatusCondition(&app.Status.Conditions, condition)
 }

@@ -15,6 +15,9 @@ const (
 	// SelectorsMatchedCondition is True when every tier and ingress controller
 	// selects pods, and every governed pod is in exactly one tier.
 	SelectorsMatchedCondition = "SelectorsMatched"
+	// IsolatedCondition is True when no NetworkPolicy that this AppIsolation
+	// did not render opens its governed pods beyond what it declares.
+	IsolatedCondition = "Isolated"
 )
 
 // Condition reasons, reused as event reasons.
@@ -45,6 +48,12 @@ const (
 	// PodInMultipleTiersReason: a pod is in two or more tiers and gets the
 	// union of their allows.
 	PodInMultipleTiersReason = "PodInMultipleTiers"
+	// NoForeignAccessReason: no other policy widens what the governed pods
+	// may send or receive.
+	NoForeignAccessReason = "NoForeignAccess"
+	// ForeignPolicyWidensAccessReason: another policy opens the governed
+	// pods beyond the declared graph.
+	ForeignPolicyWidensAccessReason = "ForeignPolicyWidensAccess"
 )
 
 // Event reasons for side effects on NetworkPolicies.

@@ -1,0 +1,298 @@
+// Package foreign finds NetworkPolicies that tierwall did not write but that
+// open the pods an AppIsolation governs beyond what it declares. NetworkPolicies
+// only add up: any policy selecting a governed pod widens what that pod may
+// receive or send, and tierwall's own policies cannot take that back. The
+// operator reports such policies; it never deletes them.
+package foreign
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/tierwall/tierwall/internal/reach"
+)
+
+// ExternalAddress stands for "any address outside the cluster" in flows
+// that a rule with no peers opens. It is in TEST-NET-3 (RFC 5737).
+const ExternalAddress = "203.0.113.10"
+
+// anyPort stands for "every port" in flows that a rule with no ports opens:
+// a port no tier is likely to declare.
+const anyPort int32 = 1
+
+// maxCandidates bounds the example endpoints tried per peer.
+const maxCandidates = 20
+
+// Input is what Find looks at.
+type Input struct {
+	// Governed selects the pods of the namespace the AppIsolation governs.
+	Governed labels.Selector
+	// Namespace is the AppIsolation's namespace.
+	Namespace string
+	// Own are the policies the AppIsolation renders.
+	Own []networkingv1.NetworkPolicy
+	// Others are the other NetworkPolicies of Namespace.
+	Others []networkingv1.NetworkPolicy
+	// Namespaces are the cluster's namespaces, for namespaceSelectors.
+	Namespaces []corev1.Namespace
+	// Pods are the pods of Namespace and of the namespaces the other
+	// policies' peers select: the sources and destinations to try. Labels
+	// are enough.
+	Pods []corev1.Pod
+}
+
+// Finding is a policy that widens access, with one flow it opens that the
+// AppIsolation's own policies deny.
+type Finding struct {
+	// Policy is the name of the foreign policy, in the AppIsolation's namespace.
+	Policy string
+	// From and To are "namespace/pod", or an address outside the cluster.
+	From, To string
+	// Port and Protocol of the flow; Port 1 stands for "any port".
+	Port     int32
+	Protocol corev1.Protocol
+}
+
+// String describes the finding for a condition message.
+func (f Finding) String() string {
+	port := fmt.Sprintf("%d/%s", f.Port, f.Protocol)
+	if f.Port == anyPort {
+		port = "any port"
+	}
+	return fmt.Sprintf("NetworkPolicy %s allows %s -> %s on %s", f.Policy, f.From, f.To, port)
+}
+
+// Find returns, for each other policy that opens a governed pod beyond what
+// the AppIsolation's own policies allow, one example flow, sorted by policy
+// name. It tries the flows the policy's own rules describe: for each governed
+// pod it selects, each peer of each rule (an example pod, or an address of
+// an ipBlock) on each port of the rule.
+func Find(in Input) ([]Finding, error) {
+	// Sorted inputs give the same example every time, so the status the
+	// operator writes does not change unless the cluster does.
+	in.Pods = slices.Clone(in.Pods)
+	slices.SortFunc(in.Pods, func(a, b corev1.Pod) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	others := slices.Clone(in.Others)
+	slices.SortFunc(others, func(a, b networkingv1.NetworkPolicy) int { return strings.Compare(a.Name, b.Name) })
+	state := reach.State{Namespaces: in.Namespaces, Pods: in.Pods, Policies: append(slices.Clone(in.Own), others...)}
+	all, err := reach.New(state)
+	if err != nil {
+		return nil, err
+	}
+	own := map[string]bool{}
+	for _, p := range in.Own {
+		own[p.Namespace+"/"+p.Name] = true
+	}
+	ownOnly := all.Subset(func(p *networkingv1.NetworkPolicy) bool { return own[p.Namespace+"/"+p.Name] })
+	f := finder{in: in, all: all, ownOnly: ownOnly, nsLabels: map[string]labels.Set{}}
+	for _, ns := range in.Namespaces {
+		f.nsLabels[ns.Name] = ns.Labels
+	}
+	var findings []Finding
+	for i := range others {
+		if finding, ok := f.widening(&others[i]); ok {
+			findings = append(findings, finding)
+		}
+	}
+	return findings, nil
+}
+
+type finder struct {
+	in           Input
+	all, ownOnly *reach.Evaluator
+	nsLabels     map[string]labels.Set
+}
+
+// widening returns the first flow p opens to or from a governed pod that the
+// AppIsolation's policies alone deny.
+func (f *finder) widening(p *networkingv1.NetworkPolicy) (Finding, bool) {
+	selector, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
+	if err != nil {
+		return Finding{}, false
+	}
+	name := p.Namespace + "/" + p.Name
+	ingress, egress := policyTypes(p)
+	for i := range f.in.Pods {
+		pod := &f.in.Pods[i]
+		if pod.Namespace != f.in.Namespace || !f.in.Governed.Matches(labels.Set(pod.Labels)) || !selector.Matches(labels.Set(pod.Labels)) {
+			continue
+		}
+		governed := reach.PodEndpoint(pod)
+		if ingress {
+			for _, r := range p.Spec.Ingress {
+				if fl, ok := f.firstOpened(name, true, r.From, r.Ports, func(peer reach.Endpoint) (reach.Endpoint, reach.Endpoint) { return peer, governed }); ok {
+					return fl, true
+				}
+			}
+		}
+		if egress {
+			for _, r := range p.Spec.Egress {
+				if fl, ok := f.firstOpened(name, false, r.To, r.Ports, func(peer reach.Endpoint) (reach.Endpoint, reach.Endpoint) { return governed, peer }); ok {
+					return fl, true
+				}
+			}
+		}
+	}
+	return Finding{}, false
+}
+
+// firstOpened tries each example peer on each port of a rule, and returns the
+// first flow that policy allows and the AppIsolation's policies alone deny.
+func (f *finder) firstOpened(policy string, ingress bool, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort,
+	flow func(peer reach.Endpoint) (from, to reach.Endpoint)) (Finding, bool) {
+	for _, peer := range f.examples(peers) {
+		from, to := flow(peer)
+		for _, port := range examplePorts(ports) {
+			v := f.all.Check(from, to, port.port, port.protocol)
+			allowedBy := v.EgressAllowedBy
+			if ingress {
+				allowedBy = v.IngressAllowedBy
+			}
+			if !v.Allowed || !slices.Contains(allowedBy, policy) || f.ownOnly.Check(from, to, port.port, port.protocol).Allowed {
+				continue
+			}
+			return Finding{Policy: policy[len(f.in.Namespace)+1:], From: describe(from), To: describe(to), Port: port.port, Protocol: port.protocol}, true
+		}
+	}
+	return Finding{}, false
+}
+
+// examples returns endpoints the peers match: up to maxCandidates pods per
+// selector peer, an address per ipBlock, and every pod plus an outside
+// address when there are no peers.
+func (f *finder) examples(peers []networkingv1.NetworkPolicyPeer) []reach.Endpoint {
+	if len(peers) == 0 {
+		out := []reach.Endpoint{reach.IPEndpoint(ExternalAddress)}
+		for i := range f.in.Pods {
+			out = append(out, reach.PodEndpoint(&f.in.Pods[i]))
+		}
+		return out
+	}
+	var out []reach.Endpoint
+	for _, peer := range peers {
+		if peer.IPBlock != nil {
+			if ip, ok := addressIn(peer.IPBlock); ok {
+				out = append(out, reach.IPEndpoint(ip))
+			}
+			continue
+		}
+		found := 0
+		for i := range f.in.Pods {
+			if found == maxCandidates {
+				break
+			}
+			if f.peerMatches(&peer, &f.in.Pods[i]) {
+				out = append(out, reach.PodEndpoint(&f.in.Pods[i]))
+				found++
+			}
+		}
+	}
+	return out
+}
+
+// peerMatches tells whether a selector peer of a policy in Namespace matches
+// pod.
+func (f *finder) peerMatches(peer *networkingv1.NetworkPolicyPeer, pod *corev1.Pod) bool {
+	if peer.NamespaceSelector == nil {
+		if pod.Namespace != f.in.Namespace {
+			return false
+		}
+	} else {
+		nsSel, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
+		if err != nil || !nsSel.Matches(namespaceLabels(pod.Namespace, f.nsLabels[pod.Namespace])) {
+			return false
+		}
+	}
+	if peer.PodSelector == nil {
+		return true
+	}
+	podSel, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
+	return err == nil && podSel.Matches(labels.Set(pod.Labels))
+}
+
+// namespaceLabels adds the label the control plane sets on every namespace.
+func namespaceLabels(name string, l labels.Set) labels.Set {
+	out := labels.Set{"kubernetes.io/metadata.name": name}
+	for k, v := range l {
+		out[k] = v
+	}
+	return out
+}
+
+type examplePort struct {
+	port     int32
+	protocol corev1.Protocol
+}
+
+// examplePorts returns one numeric port per entry (the start of a range);
+// named ports are skipped, since pods are known by their labels only. No
+// ports means every port: anyPort stands for it.
+func examplePorts(ports []networkingv1.NetworkPolicyPort) []examplePort {
+	if len(ports) == 0 {
+		return []examplePort{{anyPort, corev1.ProtocolTCP}}
+	}
+	var out []examplePort
+	for _, p := range ports {
+		protocol := corev1.ProtocolTCP
+		if p.Protocol != nil {
+			protocol = *p.Protocol
+		}
+		switch {
+		case p.Port == nil:
+			out = append(out, examplePort{anyPort, protocol})
+		case p.Port.IntValue() > 0:
+			out = append(out, examplePort{int32(p.Port.IntValue()), protocol})
+		}
+	}
+	return out
+}
+
+// addressIn returns an address inside the block and outside its exceptions.
+func addressIn(b *networkingv1.IPBlock) (string, bool) {
+	prefix, err := netip.ParsePrefix(b.CIDR)
+	if err != nil {
+		return "", false
+	}
+	var except []netip.Prefix
+	for _, e := range b.Except {
+		if p, err := netip.ParsePrefix(e); err == nil {
+			except = append(except, p)
+		}
+	}
+	addr := prefix.Masked().Addr()
+	if prefix.Bits() < addr.BitLen()-1 {
+		addr = addr.Next() // a host address, not the network's
+	}
+	for tries := 0; prefix.Contains(addr) && tries < 256; addr, tries = addr.Next(), tries+1 {
+		if !slices.ContainsFunc(except, func(e netip.Prefix) bool { return e.Contains(addr) }) {
+			return addr.String(), true
+		}
+	}
+	return "", false
+}
+
+// policyTypes returns the directions a policy isolates, with the API's
+// defaulting when policyTypes is empty.
+func policyTypes(p *networkingv1.NetworkPolicy) (ingress, egress bool) {
+	if len(p.Spec.PolicyTypes) == 0 {
+		return true, len(p.Spec.Egress) > 0
+	}
+	return slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeIngress),
+		slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+}
+
+func describe(e reach.Endpoint) string {
+	if e.Pod != nil {
+		return e.Pod.Namespace + "/" + e.Pod.Name
+	}
+	return e.IP
+}
