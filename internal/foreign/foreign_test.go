@@ -105,7 +105,7 @@ func TestFind(t *testing.T) {
 				[]networkingv1.NetworkPolicyIngressRule{{}}, nil)},
 		},
 		{
-			name: "a deny-only policy opens nothing",
+			name:   "a deny-only policy opens nothing",
 			others: []networkingv1.NetworkPolicy{policy("deny", nil, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}, nil, nil)},
 		},
 		{
