@@ -1,0 +1,251 @@
+package reach_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/internal/render"
+)
+
+// TestRenderedPoliciesAllowExactlyTheDeclaredGraph is a property test: for
+// random valid AppIsolations and pod populations, the policies the renderer
+// produces allow exactly what the spec declares (tier graph, ingress
+// controllers, DNS), nothing more, nothing less. The expectation comes from
+// an oracle that reads the spec directly, not from the renderer.
+func TestRenderedPoliciesAllowExactlyTheDeclaredGraph(t *testing.T) {
+	for seed := range uint64(300) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			w := newWorld(rand.New(rand.NewPCG(seed, 42)))
+			policies, err := render.Render(w.app)
+			if err != nil {
+				t.Fatalf("render: %v\n%s", err, w)
+			}
+			e, err := reach.New(reach.State{Pods: w.pods, Policies: policies})
+			if err != nil {
+				t.Fatalf("evaluate: %v", err)
+			}
+			var got, want []string
+			for f := range e.Flows() {
+				if f.Allowed {
+					got = append(got, fmt.Sprintf("%s -> %s:%d/%s", f.From, f.To, f.Port, f.Protocol))
+				}
+			}
+			for _, src := range w.pods {
+				for _, dst := range w.pods {
+					if src.Name == dst.Name && src.Namespace == dst.Namespace {
+						continue
+					}
+					for _, cp := range ports(&dst) {
+						if w.allowed(&src, &dst, cp) {
+							want = append(want, fmt.Sprintf("%s/%s -> %s/%s:%d/%s", src.Namespace, src.Name, dst.Namespace, dst.Name, cp.ContainerPort, cp.Protocol))
+						}
+					}
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("allowed flows (-declared +rendered):\n%s\n%s", diff, w)
+			}
+		})
+	}
+}
+
+const appNS = "app"
+
+// world is a random AppIsolation with a pod population.
+type world struct {
+	app  *tierwallv1alpha1.AppIsolation
+	pods []corev1.Pod
+}
+
+func (w *world) String() string {
+	return fmt.Sprintf("spec: %+v", w.app.Spec)
+}
+
+var portChoices = []tierwallv1alpha1.Port{
+	{Port: intstr.FromInt32(80)},
+	{Port: intstr.FromInt32(443)},
+	{Port: intstr.FromInt32(3306)},
+	{Port: intstr.FromInt32(53), Protocol: "UDP"},
+	{Port: intstr.FromString("metrics")},
+	{Port: intstr.FromInt32(8000), EndPort: ptr.To[int32](8010)},
+}
+
+// containerPorts are the ports every pod listens on: each declared port
+// choice is matched by one of them, and 9999 by none.
+var containerPorts = []corev1.ContainerPort{
+	{ContainerPort: 80, Protocol: corev1.ProtocolTCP},
+	{ContainerPort: 443, Protocol: corev1.ProtocolTCP},
+	{ContainerPort: 3306, Protocol: corev1.ProtocolTCP},
+	{ContainerPort: 53, Protocol: corev1.ProtocolUDP},
+	{Name: "metrics", ContainerPort: 9090, Protocol: corev1.ProtocolTCP},
+	{ContainerPort: 8005, Protocol: corev1.ProtocolTCP},
+	{ContainerPort: 9999, Protocol: corev1.ProtocolTCP},
+}
+
+func newWorld(r *rand.Rand) *world {
+	app := &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Namespace: appNS, Name: "a", UID: "uid"}}
+	governedLabels := map[string]string{}
+	if r.IntN(4) > 0 {
+		app.Spec.PodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "a"}}
+		governedLabels["app"] = "a"
+	}
+	for i := range r.IntN(3) {
+		c := tierwallv1alpha1.IngressController{Name: fmt.Sprintf("ic%d", i), Namespace: fmt.Sprintf("ingress%d", i)}
+		if r.IntN(3) > 0 {
+			c.PodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"ic": fmt.Sprint(i)}}
+		}
+		app.Spec.IngressControllers = append(app.Spec.IngressControllers, c)
+	}
+	tiers := 1 + r.IntN(4)
+	for i := range tiers {
+		t := tierwallv1alpha1.Tier{Name: fmt.Sprintf("t%d", i), PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"tier": fmt.Sprint(i)}}}
+		for _, j := range r.Perm(len(portChoices))[:r.IntN(3)] {
+			t.Ports = append(t.Ports, portChoices[j])
+		}
+		if len(t.Ports) > 0 {
+			for j := range tiers {
+				if r.IntN(3) == 0 {
+					t.AllowFrom = append(t.AllowFrom, tierwallv1alpha1.Peer{Tier: fmt.Sprintf("t%d", j)})
+				}
+			}
+			for _, c := range app.Spec.IngressControllers {
+				if r.IntN(2) == 0 {
+					t.AllowFrom = append(t.AllowFrom, tierwallv1alpha1.Peer{IngressController: c.Name})
+				}
+			}
+		}
+		app.Spec.Tiers = append(app.Spec.Tiers, t)
+	}
+	if r.IntN(4) == 0 {
+		app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true}
+	}
+
+	w := &world{app: app}
+	pod := func(namespace, name string, labels map[string]string) {
+		w.pods = append(w.pods, corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: labels},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Ports: containerPorts}}},
+		})
+	}
+	with := func(extra map[string]string) map[string]string {
+		l := map[string]string{}
+		for k, v := range governedLabels {
+			l[k] = v
+		}
+		for k, v := range extra {
+			l[k] = v
+		}
+		return l
+	}
+	for i := range tiers {
+		for j := range 1 + r.IntN(2) {
+			pod(appNS, fmt.Sprintf("t%d-%d", i, j), with(map[string]string{"tier": fmt.Sprint(i)}))
+		}
+	}
+	pod(appNS, "no-tier", with(nil))
+	pod(appNS, "other-app", map[string]string{"app": "b", "tier": "0"})
+	for i := range 2 {
+		pod(fmt.Sprintf("ingress%d", i), fmt.Sprintf("ic%d", i), map[string]string{"ic": fmt.Sprint(i)})
+		pod(fmt.Sprintf("ingress%d", i), fmt.Sprintf("ic%d-other", i), map[string]string{"ic": "other"})
+		pod("elsewhere", fmt.Sprintf("ic%d-lookalike", i), map[string]string{"ic": fmt.Sprint(i)})
+	}
+	pod("kube-system", "coredns", map[string]string{"k8s-app": "kube-dns"})
+	pod("kube-system", "not-dns", map[string]string{"k8s-app": "other"})
+	return w
+}
+
+func ports(p *corev1.Pod) []corev1.ContainerPort { return p.Spec.Containers[0].Ports }
+
+// governed says whether the AppIsolation governs p.
+func (w *world) governed(p *corev1.Pod) bool {
+	return p.Namespace == appNS && (w.app.Spec.PodSelector == nil || p.Labels["app"] == "a")
+}
+
+// tiersOf returns the tiers p is in.
+func (w *world) tiersOf(p *corev1.Pod) []*tierwallv1alpha1.Tier {
+	var out []*tierwallv1alpha1.Tier
+	if !w.governed(p) {
+		return nil
+	}
+	for i := range w.app.Spec.Tiers {
+		if t := &w.app.Spec.Tiers[i]; p.Labels["tier"] == t.PodSelector.MatchLabels["tier"] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// portDeclared says whether a tier's ports include the container port.
+func portDeclared(t *tierwallv1alpha1.Tier, cp corev1.ContainerPort) bool {
+	for _, p := range t.Ports {
+		protocol := corev1.Protocol(p.Protocol)
+		if protocol == "" {
+			protocol = corev1.ProtocolTCP
+		}
+		if protocol != cp.Protocol {
+			continue
+		}
+		switch {
+		case p.Port.Type == intstr.String && p.Port.StrVal == cp.Name:
+			return true
+		case p.Port.Type == intstr.Int && p.EndPort != nil && cp.ContainerPort >= p.Port.IntVal && cp.ContainerPort <= *p.EndPort:
+			return true
+		case p.Port.Type == intstr.Int && p.Port.IntVal == cp.ContainerPort:
+			return true
+		}
+	}
+	return false
+}
+
+// allowed is the oracle: what the spec declares about a connection.
+func (w *world) allowed(src, dst *corev1.Pod, cp corev1.ContainerPort) bool {
+	if !w.governed(src) && !w.governed(dst) {
+		return true // no policy selects either pod
+	}
+	// into a tier of dst, on its ports, from a peer it lists
+	accepted := func(fromSource func(tierwallv1alpha1.Peer) bool) bool {
+		for _, t := range w.tiersOf(dst) {
+			if !portDeclared(t, cp) {
+				continue
+			}
+			for _, peer := range t.AllowFrom {
+				if fromSource(peer) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	fromSrc := func(peer tierwallv1alpha1.Peer) bool {
+		if peer.Tier != "" {
+			return slices.ContainsFunc(w.tiersOf(src), func(t *tierwallv1alpha1.Tier) bool { return t.Name == peer.Tier })
+		}
+		for _, c := range w.app.Spec.IngressControllers {
+			if c.Name == peer.IngressController && src.Namespace == c.Namespace &&
+				(c.PodSelector == nil || src.Labels["ic"] == c.PodSelector.MatchLabels["ic"]) {
+				return true
+			}
+		}
+		return false
+	}
+	dnsQuery := (w.app.Spec.DNS == nil || !w.app.Spec.DNS.Disabled) &&
+		dst.Namespace == "kube-system" && dst.Labels["k8s-app"] == "kube-dns" && cp.ContainerPort == 53
+
+	egressOK := !w.governed(src) || dnsQuery || (w.governed(dst) && accepted(func(peer tierwallv1alpha1.Peer) bool {
+		return peer.Tier != "" && fromSrc(peer)
+	}))
+	ingressOK := !w.governed(dst) || accepted(fromSrc)
+	return egressOK && ingressOK
+}
