@@ -91,15 +91,35 @@ type Objects struct {
 	Pods            []corev1.Pod
 	NetworkPolicies []networkingv1.NetworkPolicy
 
-	positions map[objectKey]Position
+	positions map[objectKey]origin
 }
 
 type objectKey struct{ kind, namespace, name string }
 
+// origin is where an object was read: its document, and its path there
+// ("" or "items[i]").
+type origin struct {
+	pos  Position
+	doc  *document
+	path string
+}
+
 // Position returns where the object of kind with namespace and name starts
 // in the input; the zero Position if it was not read.
 func (o *Objects) Position(kind, namespace, name string) Position {
-	return o.positions[objectKey{kind, namespace, name}]
+	return o.positions[objectKey{kind, namespace, name}].pos
+}
+
+// FieldPosition returns where the field at path (such as
+// "spec.tiers[0].ports", the form of field.Error paths) of an object is in
+// the input, or of the closest enclosing field found; the zero Position if
+// the object was not read.
+func (o *Objects) FieldPosition(kind, namespace, name, path string) Position {
+	from, ok := o.positions[objectKey{kind, namespace, name}]
+	if !ok {
+		return Position{}
+	}
+	return Position{File: from.pos.File, Line: from.doc.lineOf(join(from.path, path))}
 }
 
 // Reader reads the inputs of one command into one Objects.
@@ -113,7 +133,7 @@ func NewReader(opts Options) *Reader {
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNamespace
 	}
-	return &Reader{opts: opts, objs: Objects{positions: map[objectKey]Position{}}}
+	return &Reader{opts: opts, objs: Objects{positions: map[objectKey]origin{}}}
 }
 
 // Objects returns the objects read so far.
@@ -403,9 +423,9 @@ func (r *Reader) readObject(d *document, j []byte, tm metav1.TypeMeta, path stri
 	}
 	key := objectKey{tm.Kind, obj.GetNamespace(), obj.GetName()}
 	if prev, dup := r.objs.positions[key]; dup {
-		return []error{d.at(line, "%s is also defined at %s", describe(tm.Kind, key.namespace, key.name), prev)}
+		return []error{d.at(line, "%s is also defined at %s", describe(tm.Kind, key.namespace, key.name), prev.pos)}
 	}
-	r.objs.positions[key] = Position{File: d.file, Line: line}
+	r.objs.positions[key] = origin{pos: Position{File: d.file, Line: line}, doc: d, path: path}
 	switch o := obj.(type) {
 	case *tierwallv1alpha1.AppIsolation:
 		r.objs.AppIsolations = append(r.objs.AppIsolations, *o)

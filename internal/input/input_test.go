@@ -301,3 +301,28 @@ spec:
 		}
 	}
 }
+
+func TestFieldPosition(t *testing.T) {
+	r := NewReader(Options{Kinds: allKinds})
+	in := "# pods\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: web\n  spec:\n    containers:\n    - name: main\n      image: nginx\n"
+	if err := r.Read("pods.yaml", []byte(in)); err != nil {
+		t.Fatal(err)
+	}
+	o := r.Objects()
+	tests := []struct {
+		path string
+		want string
+	}{
+		{"", "pods.yaml:6"},
+		{"spec.containers[0].image", "pods.yaml:13"},
+		{"spec.containers[0].ports", "pods.yaml:12"},
+	}
+	for _, tt := range tests {
+		if got := o.FieldPosition(KindPod, "default", "web", tt.path).String(); got != tt.want {
+			t.Errorf("FieldPosition(%q) = %s, want %s", tt.path, got, tt.want)
+		}
+	}
+	if got := o.FieldPosition(KindPod, "default", "db", "spec"); got != (Position{}) {
+		t.Errorf("FieldPosition of a pod not read = %v, want the zero Position", got)
+	}
+}
