@@ -1,0 +1,370 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata from the current output")
+
+const (
+	sample      = "../../config/samples/tierwall_v1alpha1_appisolation.yaml"
+	pods        = "testdata/wordpress-pods.yaml"
+	handwritten = "testdata/wordpress-handwritten-policies.yaml"
+)
+
+// run runs the command line as main does, with stdin.
+func run(stdin string, args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = Run(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff(readFile(t, path), got); diff != "" {
+		t.Errorf("output differs from %s (-want +got; rerun with -update to accept):\n%s", path, diff)
+	}
+}
+
+// appNoNamespace is an AppIsolation without a namespace, in DryRun mode.
+const appNoNamespace = `apiVersion: tierwall.dev/v1alpha1
+kind: AppIsolation
+metadata:
+  name: web
+spec:
+  mode: DryRun
+  tiers:
+  - name: web
+    podSelector:
+      matchLabels:
+        app: web
+`
+
+func TestRunGolden(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		stdin  string
+		golden string
+	}{
+		{"render the sample", []string{"render", "-f", sample}, "", "wordpress-policies.yaml"},
+		{"render the sample from stdin", []string{"render", "-f", "-"}, readFile(t, sample), "wordpress-policies.yaml"},
+		{"reach table", []string{"reach", "-f", sample, "-f", pods}, "", "wordpress-reach.txt"},
+		{"reach list", []string{"reach", "-f", sample, "-f", pods, "-o", "list"}, "", "wordpress-reach-list.txt"},
+		{"reach of the hand-written policies", []string{"reach", "-f", pods, "-f", handwritten}, "", "handwritten-reach.txt"},
+		{"graph mermaid", []string{"graph", "-f", sample}, "", "wordpress-graph.mmd"},
+		{"graph dot", []string{"graph", "-f", sample, "-o", "dot"}, "", "wordpress-graph.dot"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(tt.stdin, tt.args...)
+			if code != ExitOK || stderr != "" {
+				t.Fatalf("exit code %d, stderr:\n%s", code, stderr)
+			}
+			golden(t, tt.golden, stdout)
+		})
+	}
+}
+
+func TestRun(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		code  int
+		// stdout, when set, must be contained in the output.
+		stdout string
+		// stderr is the exact error output.
+		stderr string
+	}{
+		{
+			name:   "render: no namespace means default",
+			args:   []string{"render", "-f", "-"},
+			stdin:  appNoNamespace,
+			stdout: "  name: web-tier-web\n  namespace: default\n",
+			stderr: "note: AppIsolation default/web is in DryRun mode: the operator would apply none of its policies; shown as in Enforce mode\n",
+		},
+		{
+			name:   "render: -n gives the namespace",
+			args:   []string{"render", "-n", "dev", "-f", "-"},
+			stdin:  appNoNamespace,
+			stdout: "  name: web-tier-web\n  namespace: dev\n",
+			stderr: "note: AppIsolation dev/web is in DryRun mode: the operator would apply none of its policies; shown as in Enforce mode\n",
+		},
+		{
+			name:   "render: -n that does not match",
+			args:   []string{"render", "-n", "dev", "-f", sample},
+			code:   ExitFailure,
+			stderr: "error: " + sample + ":9: AppIsolation dev-wordpress/wordpress: namespace dev-wordpress does not match --namespace=dev: pass --namespace=dev-wordpress, or leave the namespace out of the input\n",
+		},
+		{
+			name:   "render: missing file",
+			args:   []string{"render", "-f", missing},
+			code:   ExitFailure,
+			stderr: "error: cannot read " + missing + ": no such file or directory\n",
+		},
+		{
+			name:   "render: bad YAML, at its line",
+			args:   []string{"render", "-f", "-"},
+			stdin:  "---\n" + strings.Replace(appNoNamespace, "  name: web\n", "  name: web\n   labels: {}\n", 1),
+			code:   ExitFailure,
+			stderr: "error: <stdin>:6: invalid YAML: mapping values are not allowed in this context\n",
+		},
+		{
+			name:   "render: unknown field, by path and line",
+			args:   []string{"render", "-f", "-"},
+			stdin:  strings.Replace(appNoNamespace, "    podSelector:", "    podselector: {}\n    podSelector:", 1),
+			code:   ExitFailure,
+			stderr: "error: <stdin>:9: AppIsolation web: unknown field \"spec.tiers[0].podselector\"\n",
+		},
+		{
+			name:   "render: other kinds are errors",
+			args:   []string{"render", "-f", "-"},
+			stdin:  appNoNamespace + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+			code:   ExitFailure,
+			stderr: "error: <stdin>:14: kind Deployment (apps/v1) is not read here: expected AppIsolation, or a List of them\n",
+		},
+		{
+			name:   "render: a spec that does not render, at the line of the field",
+			args:   []string{"render", "-f", "-"},
+			stdin:  appNoNamespace + "    ports: [{port: 80}]\n    allowFrom:\n    - tier: api\n",
+			code:   ExitFailure,
+			stderr: "error: <stdin>:14: AppIsolation default/web: invalid spec: spec.tiers[0].allowFrom[0].tier: Not found: \"api\"\n",
+		},
+		{
+			name:   "render: no AppIsolation",
+			args:   []string{"render", "-f", "-"},
+			stdin:  "# nothing yet\n",
+			code:   ExitFailure,
+			stderr: "error: the input holds no AppIsolation\n",
+		},
+		{
+			name:   "render: errors in several files are all reported",
+			args:   []string{"render", "-f", missing, "-f", "-"},
+			stdin:  "kind: AppIsolation\n",
+			code:   ExitFailure,
+			stderr: "error: cannot read " + missing + ": no such file or directory\nerror: <stdin>:1: apiVersion \"\" is not supported for kind AppIsolation: use tierwall.dev/v1alpha1\n",
+		},
+		{
+			name:   "reach: foreign policies stay, and widen what the AppIsolation allows",
+			args:   []string{"reach", "-f", sample, "-f", pods, "-f", handwritten, "-o", "list"},
+			stdout: "default/debug             dev-wordpress/mysql-0     3306/TCP\n",
+		},
+		{
+			name: "reach: a policy with a rendered name that the AppIsolation does not control",
+			args: []string{"reach", "-f", sample, "-f", "-"},
+			stdin: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: wordpress-dns
+  namespace: dev-wordpress
+spec:
+  podSelector: {}
+`,
+			code:   ExitFailure,
+			stderr: "error: <stdin>:1: NetworkPolicy dev-wordpress/wordpress-dns is not controlled by AppIsolation wordpress (" + sample + ":5), which renders a policy of that name: the operator would not replace it and would report PolicyConflict; rename one of them, or leave the policy out of the input\n",
+		},
+		{
+			name: "reach: terminated and hostNetwork pods are left out",
+			args: []string{"reach", "-f", "-", "-o", "json"},
+			stdin: `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: job-1}
+  spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+  status: {phase: Succeeded}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: node-exporter, namespace: monitoring}
+  spec: {hostNetwork: true, containers: [{name: c, ports: [{containerPort: 9100}]}]}
+`,
+			stdout: "[]\n",
+			stderr: "note: left out pods that have terminated: default/job-1\n" +
+				"note: left out pods with hostNetwork, which NetworkPolicies do not govern: monitoring/node-exporter\n" +
+				"note: the input holds no pods: there is nothing to evaluate\n",
+		},
+		{
+			name:   "reach: an invalid NetworkPolicy",
+			args:   []string{"reach", "-f", "-"},
+			stdin:  "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad}\nspec:\n  podSelector: {matchLabels: {'a b': c}}\n",
+			code:   ExitFailure,
+			stderr: "error: <stdin>:1: invalid NetworkPolicy default/bad: spec.podSelector: key: Invalid value: \"a b\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')\n",
+		},
+		{
+			name:  "reach: an AppIsolation that renders an invalid policy",
+			args:  []string{"reach", "-f", "-"},
+			stdin: appNoNamespace + "    ports: [{port: 80}]\n    allowFrom:\n    - ipBlock: {cidr: 10.0.0.0/33}\n",
+			code:  ExitFailure,
+			stderr: "note: AppIsolation default/web is in DryRun mode: the operator would apply none of its policies; shown as in Enforce mode\n" +
+				"error: <stdin>:1: AppIsolation default/web renders a policy the API server would refuse (check the spec against the CRD, for example with kubectl apply --dry-run=server): " +
+				"invalid NetworkPolicy default/web-tier-web: spec.ingress[0]: peers[0]: ipBlock: cidr: netip.ParsePrefix(\"10.0.0.0/33\"): prefix length out of range\n",
+		},
+		{
+			name:   "graph: a spec that does not render",
+			args:   []string{"graph", "-f", "-"},
+			stdin:  appNoNamespace + "    ports: [{port: 80}]\n    allowFrom:\n    - ingressController: traefik\n",
+			code:   ExitFailure,
+			stderr: "error: <stdin>:14: AppIsolation default/web: invalid spec: spec.tiers[0].allowFrom[0].ingressController: Not found: \"traefik\"\n",
+		},
+
+		// Usage errors.
+		{
+			name:   "no -f",
+			args:   []string{"render"},
+			code:   ExitUsage,
+			stderr: "error: no input: give at least one -f FILE (or -f - for standard input)\nRun 'tierwall render --help' for usage.\n",
+		},
+		{
+			name:   "stdin twice",
+			args:   []string{"reach", "-f", "-", "-f", "-"},
+			code:   ExitUsage,
+			stderr: "error: -f - is given more than once: standard input can be read only once\nRun 'tierwall reach --help' for usage.\n",
+		},
+		{
+			name:   "bad output format",
+			args:   []string{"reach", "-f", pods, "-o", "yaml"},
+			code:   ExitUsage,
+			stderr: "error: invalid --output \"yaml\": use one of table, list, json\nRun 'tierwall reach --help' for usage.\n",
+		},
+		{
+			name:   "bad graph format",
+			args:   []string{"graph", "-f", sample, "-o", "png"},
+			code:   ExitUsage,
+			stderr: "error: invalid --output \"png\": use one of mermaid, dot\nRun 'tierwall graph --help' for usage.\n",
+		},
+		{
+			name:   "unknown flag",
+			args:   []string{"render", "--file", sample},
+			code:   ExitUsage,
+			stderr: "error: unknown flag: --file\nRun 'tierwall render --help' for usage.\n",
+		},
+		{
+			name:   "unexpected argument",
+			args:   []string{"graph", sample},
+			code:   ExitUsage,
+			stderr: "error: unknown command \"" + sample + "\" for \"tierwall graph\"\nRun 'tierwall graph --help' for usage.\n",
+		},
+		{
+			name:   "unknown command",
+			args:   []string{"apply", "-f", sample},
+			code:   ExitUsage,
+			stderr: "error: unknown command \"apply\" for \"tierwall\"\nRun 'tierwall --help' for usage.\n",
+		},
+
+		// Help.
+		{name: "help", args: []string{"--help"}, stdout: "  render      Print the NetworkPolicies the operator would apply"},
+		{name: "no command is help", args: nil, stdout: "Available Commands:"},
+		{name: "render help", args: []string{"render", "--help"}, stdout: "Examples:\n  # The policies for the WordPress sample\n"},
+		{name: "reach help", args: []string{"reach", "-h"}, stdout: "Examples:\n  # Preview the WordPress sample against a pod population\n"},
+		{name: "graph help", args: []string{"help", "graph"}, stdout: "Examples:\n  # The WordPress sample, for a README\n"},
+		{name: "version", args: []string{"--version"}, stdout: "tierwall version "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(tt.stdin, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d", code, tt.code)
+			}
+			if !strings.Contains(stdout, tt.stdout) {
+				t.Errorf("stdout does not contain %q:\n%s", tt.stdout, stdout)
+			}
+			if tt.code != ExitOK && stdout != "" {
+				t.Errorf("a failed command wrote to stdout:\n%s", stdout)
+			}
+			if diff := cmp.Diff(tt.stderr, stderr); diff != "" {
+				t.Errorf("stderr (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestReachJSON checks the exact set of connections the WordPress sample
+// allows among the story's pods, and that every other flow is reported as
+// denied.
+func TestReachJSON(t *testing.T) {
+	code, stdout, stderr := run("", "reach", "-f", sample, "-f", pods, "-o", "json")
+	if code != ExitOK || stderr != "" {
+		t.Fatalf("exit code %d, stderr:\n%s", code, stderr)
+	}
+	var flows []flowJSON
+	if err := json.Unmarshal([]byte(stdout), &flows); err != nil {
+		t.Fatalf("output is not a JSON array of flows: %v\n%s", err, stdout)
+	}
+	var allowed []string
+	denied := map[string]bool{}
+	for _, f := range flows {
+		s := fmt.Sprintf("%s -> %s:%d/%s", f.From, f.To, f.Port, f.Protocol)
+		if f.Allowed {
+			allowed = append(allowed, s)
+		} else {
+			denied[s] = true
+		}
+	}
+	want := []string{
+		// The debug pod is not governed, nor are Traefik and CoreDNS.
+		"default/debug -> kube-system/coredns:53/TCP",
+		"default/debug -> kube-system/coredns:53/UDP",
+		"default/debug -> kube-system/traefik:8000/TCP",
+		// MySQL may only query DNS.
+		"dev-wordpress/mysql-0 -> kube-system/coredns:53/TCP",
+		"dev-wordpress/mysql-0 -> kube-system/coredns:53/UDP",
+		// WordPress may reach MySQL and DNS.
+		"dev-wordpress/wordpress -> dev-wordpress/mysql-0:3306/TCP",
+		"dev-wordpress/wordpress -> kube-system/coredns:53/TCP",
+		"dev-wordpress/wordpress -> kube-system/coredns:53/UDP",
+		"kube-system/coredns -> default/debug:8080/TCP",
+		"kube-system/coredns -> kube-system/traefik:8000/TCP",
+		"kube-system/traefik -> default/debug:8080/TCP",
+		// Traefik may reach WordPress.
+		"kube-system/traefik -> dev-wordpress/wordpress:80/TCP",
+		"kube-system/traefik -> kube-system/coredns:53/TCP",
+		"kube-system/traefik -> kube-system/coredns:53/UDP",
+	}
+	if diff := cmp.Diff(want, allowed); diff != "" {
+		t.Errorf("allowed flows (-want +got):\n%s", diff)
+	}
+	for _, s := range []string{
+		"kube-system/traefik -> dev-wordpress/mysql-0:3306/TCP",
+		"default/debug -> dev-wordpress/mysql-0:3306/TCP",
+		"default/debug -> dev-wordpress/wordpress:80/TCP",
+		"dev-wordpress/wordpress -> default/debug:8080/TCP",
+		"dev-wordpress/mysql-0 -> dev-wordpress/wordpress:80/TCP",
+	} {
+		if !denied[s] {
+			t.Errorf("flow %s is not reported as denied", s)
+		}
+	}
+	// Every ordered pair of the 5 pods, once per destination port: 4
+	// sources for each of the 6 destination ports.
+	if len(flows) != 24 {
+		t.Errorf("got %d flows, want 24", len(flows))
+	}
+}

@@ -1,0 +1,192 @@
+// Package cli is the tierwall command line. It previews, without a cluster
+// and without the operator, what an AppIsolation means:
+//
+//   - render: the NetworkPolicies the operator would apply, as YAML;
+//   - reach: who can reach whom, given pods, namespaces and policies;
+//   - graph: the tier graph the spec declares, as Mermaid or Graphviz DOT.
+//
+// Run is the whole program; cmd/tierwall only calls it, so tests run the
+// command line end to end with arguments and buffers.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tierwall/tierwall/internal/input"
+)
+
+// Exit codes of Run.
+const (
+	// ExitOK means success.
+	ExitOK = 0
+	// ExitFailure means the input could not be read, rendered or evaluated.
+	ExitFailure = 1
+	// ExitUsage means the command line is wrong: an unknown command or
+	// flag, a bad flag value, a missing -f.
+	ExitUsage = 2
+)
+
+// Run runs the tierwall command line with args (without the program name),
+// and returns the exit code.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCommand(&streams{in: stdin, out: stdout, err: stderr})
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return ExitOK
+	}
+	var failed *failure
+	if errors.As(err, &failed) {
+		for _, line := range strings.Split(failed.err.Error(), "\n") {
+			fmt.Fprintf(stderr, "error: %s\n", line)
+		}
+		return ExitFailure
+	}
+	fmt.Fprintf(stderr, "error: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
+	return ExitUsage
+}
+
+// streams are where a command reads and writes.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// note tells the user something on stderr that does not fail the command.
+func (s *streams) note(format string, args ...any) {
+	fmt.Fprintf(s.err, "note: "+format+"\n", args...)
+}
+
+// failure marks an error in the input, or in rendering or evaluating it, as
+// opposed to a usage error.
+type failure struct{ err error }
+
+func (f *failure) Error() string { return f.err.Error() }
+
+func (f *failure) Unwrap() error { return f.err }
+
+func fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &failure{err: err}
+}
+
+func newRootCommand(s *streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tierwall",
+		Short: "Preview and check what tierwall AppIsolations allow, without a cluster",
+		Long: `tierwall previews what an AppIsolation (tierwall.dev/v1alpha1) means, from
+files, without a cluster and without the tierwall operator:
+
+  render  the NetworkPolicies the operator would apply, as YAML
+  reach   who can reach whom, given pods, namespaces and NetworkPolicies
+  graph   the tier graph an AppIsolation declares, as Mermaid or Graphviz DOT
+
+Input is YAML or JSON, one or more documents per file, as kubectl reads and
+writes it; it is read strictly (unknown fields are errors). Exit codes: 0 on
+success, 1 when the input cannot be read, rendered or evaluated, 2 for a
+usage error.`,
+		Version:       version(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(s.in)
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	root.CompletionOptions.HiddenDefaultCmd = true
+	root.AddCommand(newRenderCommand(s), newReachCommand(s), newGraphCommand(s))
+	return root
+}
+
+// version is the module version tierwall was built from: a tag for
+// `go install ...@v0.1.0`, "(devel)" for a build from a work tree.
+func version() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}
+
+// inputFlags are the -f and -n flags every command has.
+type inputFlags struct {
+	files     []string
+	namespace string
+}
+
+func (f *inputFlags) add(cmd *cobra.Command, what string) {
+	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil,
+		what+": a YAML or JSON file of one or more documents, or - for standard input. Repeat for several files.")
+	cmd.Flags().StringVarP(&f.namespace, "namespace", "n", "",
+		`The namespace of objects that have none (default "default"); objects in other namespaces are then errors, as with kubectl.`)
+}
+
+// checkUsage reports what is wrong with the flags before anything is read.
+func (f *inputFlags) checkUsage() error {
+	if len(f.files) == 0 {
+		return errors.New("no input: give at least one -f FILE (or -f - for standard input)")
+	}
+	stdin := 0
+	for _, name := range f.files {
+		if name == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return errors.New("-f - is given more than once: standard input can be read only once")
+	}
+	return nil
+}
+
+// read reads every input, and returns all the problems found, joined.
+func (f *inputFlags) read(cmd *cobra.Command, s *streams, kinds ...string) (*input.Objects, error) {
+	r := input.NewReader(input.Options{
+		Kinds:            kinds,
+		Namespace:        f.namespace,
+		EnforceNamespace: cmd.Flags().Changed("namespace"),
+	})
+	var errs []error
+	for _, name := range f.files {
+		var data []byte
+		var err error
+		if name == "-" {
+			name = "<stdin>"
+			data, err = io.ReadAll(s.in)
+		} else {
+			data, err = os.ReadFile(name)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cannot read %s: %w", name, unwrapPathError(err)))
+			continue
+		}
+		errs = append(errs, r.Read(name, data))
+	}
+	return r.Objects(), errors.Join(errs...)
+}
+
+// unwrapPathError drops the operation and path of an *os.PathError, which
+// the message already names.
+func unwrapPathError(err error) error {
+	var pathErr *os.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err
+	}
+	return err
+}
+
+// oneOf checks the value of a flag with a fixed set of values.
+func oneOf(flag, value string, allowed ...string) error {
+	for _, a := range allowed {
+		if value == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("invalid --%s %q: use one of %s", flag, value, strings.Join(allowed, ", "))
+}
