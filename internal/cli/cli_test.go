@@ -158,6 +158,35 @@ func TestRun(t *testing.T) {
 			stderr: "error: <stdin>:14: AppIsolation default/web: invalid spec: spec.tiers[0].allowFrom[0].tier: Not found: \"api\"\n",
 		},
 		{
+			name: "render: a spec that would open a tier to everyone, which admission refuses",
+			args: []string{"render", "-f", "-"},
+			stdin: `apiVersion: tierwall.dev/v1alpha1
+kind: AppIsolation
+metadata: {name: web, namespace: dev}
+spec:
+  ingressControllers:
+  - name: lb
+    ipBlocks: []
+  tiers:
+  - name: web
+    podSelector: {matchLabels: {app: web}}
+    ports: [{port: 80}]
+    allowFrom:
+    - ingressController: lb
+    egressTo:
+    - ports: [{port: 443}]
+  - name: db
+    podSelector: {matchLabels: {app: db}}
+    ports: [{port: 5432}]
+    allowFrom:
+    - {}
+`,
+			code: ExitFailure,
+			stderr: "error: <stdin>:1: AppIsolation dev/web: no allowFrom entry of tier web selects anything (an ingress controller needs a namespace or ipBlocks), so policy web-tier-web would allow ingress from everywhere; the API server refuses this spec, but a policy applied from a file would not be checked\n" +
+				"error: <stdin>:1: AppIsolation dev/web: an egressTo entry of tier web sets nothing: set namespaceSelector and/or podSelector, or ipBlock; the API server refuses this spec, but a policy applied from a file would not be checked\n" +
+				"error: <stdin>:1: AppIsolation dev/web: an allowFrom entry of tier db sets nothing: set one of tier, ingressController, namespaceSelector and/or podSelector, or ipBlock; the API server refuses this spec, but a policy applied from a file would not be checked\n",
+		},
+		{
 			name:   "render: no AppIsolation",
 			args:   []string{"render", "-f", "-"},
 			stdin:  "# nothing yet\n",

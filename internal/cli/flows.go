@@ -76,7 +76,7 @@ func flowsList(flows []reach.Flow) []byte {
 func summary(allowed, total int) string {
 	switch {
 	case total == 0:
-		return "No flows: no pod has a container port that another pod could connect to.\n"
+		return "No flows: a flow needs two pods, the destination with a container port.\n"
 	case allowed == 0:
 		return fmt.Sprintf("No flow is allowed: all %d are denied.\n", total)
 	}

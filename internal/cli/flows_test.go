@@ -47,12 +47,12 @@ func TestFlowsTable(t *testing.T) {
 	}{
 		{
 			name: "no pods",
-			want: "No flows: no pod has a container port that another pod could connect to.\n",
+			want: "No flows: a flow needs two pods, the destination with a container port.\n",
 		},
 		{
 			name: "pods without ports",
 			pods: []corev1.Pod{testPod("a/x"), testPod("a/y")},
-			want: "No flows: no pod has a container port that another pod could connect to.\n",
+			want: "No flows: a flow needs two pods, the destination with a container port.\n",
 		},
 		{
 			name:  "a matrix, with a row for a pod without ports",

@@ -93,6 +93,13 @@ func renderAll(s *streams, objs *input.Objects) ([]rendered, error) {
 			errs = append(errs, renderErrors(objs, app, err)...)
 			continue
 		}
+		if problems := unsafeRules(policies); len(problems) > 0 {
+			for _, problem := range problems {
+				errs = append(errs, fmt.Errorf("%s: AppIsolation %s/%s: %s; the API server refuses this spec, but a policy applied from a file would not be checked",
+					objs.Position(input.KindAppIsolation, app.Namespace, app.Name), app.Namespace, app.Name, problem))
+			}
+			continue
+		}
 		if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {
 			s.note("AppIsolation %s/%s is in DryRun mode: the operator would apply none of its policies; shown as in Enforce mode", app.Namespace, app.Name)
 		}
@@ -135,4 +142,39 @@ func policiesYAML(policies []networkingv1.NetworkPolicy) ([]byte, error) {
 		b.Write(data)
 	}
 	return b.Bytes(), nil
+}
+
+// unsafeRules finds the rules that must not leave the CLI: a rule without
+// peers allows everything, and a peer that sets nothing is invalid. The
+// renderer makes them only from specs that admission refuses (an ingress
+// controller with neither namespace nor ipBlocks, an allowFrom or egressTo
+// entry that sets nothing), which the CLI does not see. Applied from a file,
+// the first would open the tier to the world.
+func unsafeRules(policies []networkingv1.NetworkPolicy) []string {
+	var problems []string
+	emptyPeer := func(peers []networkingv1.NetworkPolicyPeer) bool {
+		for _, p := range peers {
+			if p.PodSelector == nil && p.NamespaceSelector == nil && p.IPBlock == nil {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range policies {
+		tier := p.Labels[tierwallv1alpha1.TierLabel]
+		for _, r := range p.Spec.Ingress {
+			switch {
+			case len(r.From) == 0:
+				problems = append(problems, fmt.Sprintf("no allowFrom entry of tier %s selects anything (an ingress controller needs a namespace or ipBlocks), so policy %s would allow ingress from everywhere", tier, p.Name))
+			case emptyPeer(r.From):
+				problems = append(problems, fmt.Sprintf("an allowFrom entry of tier %s sets nothing: set one of tier, ingressController, namespaceSelector and/or podSelector, or ipBlock", tier))
+			}
+		}
+		for _, r := range p.Spec.Egress {
+			if emptyPeer(r.To) {
+				problems = append(problems, fmt.Sprintf("an egressTo entry of tier %s sets nothing: set namespaceSelector and/or podSelector, or ipBlock", tier))
+			}
+		}
+	}
+	return problems
 }

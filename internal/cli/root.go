@@ -125,7 +125,7 @@ func (f *inputFlags) add(cmd *cobra.Command, what string) {
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil,
 		what+": a YAML or JSON file of one or more documents, or - for standard input. Repeat for several files.")
 	cmd.Flags().StringVarP(&f.namespace, "namespace", "n", "",
-		`The namespace of objects that have none (default "default"); objects in other namespaces are then errors, as with kubectl.`)
+		`Namespace of the objects that name none (default "default"). When given, an object in another namespace is an error, as with kubectl.`)
 }
 
 // checkUsage reports what is wrong with the flags before anything is read.
