@@ -397,3 +397,17 @@ func TestReachJSON(t *testing.T) {
 		t.Errorf("got %d flows, want 24", len(flows))
 	}
 }
+
+// TestDocsShowRealOutput keeps docs/cli.md in step with the command line: it
+// must show the golden outputs as they are.
+func TestDocsShowRealOutput(t *testing.T) {
+	doc := readFile(t, filepath.Join("..", "..", "docs", "cli.md"))
+	for _, name := range []string{
+		"wordpress-policies.yaml", "wordpress-reach.txt", "wordpress-reach-list.txt",
+		"handwritten-reach.txt", "wordpress-graph.mmd", "wordpress-graph.dot",
+	} {
+		if !strings.Contains(doc, readFile(t, filepath.Join("testdata", name))) {
+			t.Errorf("docs/cli.md does not show testdata/%s as it is: update the docs", name)
+		}
+	}
+}
