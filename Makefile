@@ -69,10 +69,13 @@ ENVTEST_ASSETS = $(shell hack/envtest-binaries.sh)
 test: manifests generate vet envtest ## Run all unit and envtest tests.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -coverprofile cover.out
 
+# test-e2e builds the manager itself (not `build`, which also needs the CLI),
+# so that the binary under test always matches the source.
 .PHONY: test-e2e
-test-e2e: manifests kustomize envtest build ## Install with kustomize and kubectl on a local control plane, as a user would, and test it.
+test-e2e: manifests kustomize envtest ## Install with kustomize and kubectl on a local control plane, as a user would, and test it.
+	go build -o $(LOCALBIN)/manager ./cmd
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" MANAGER_BIN="$(LOCALBIN)/manager" \
-		go test -tags e2e ./test/e2e/ -v -ginkgo.v -timeout 20m
+		go test -tags e2e ./test/e2e/ -count=1 -v -ginkgo.v -timeout 10m
 
 .PHONY: fuzz
 fuzz: ## Fuzz the renderer for FUZZTIME.
@@ -98,14 +101,13 @@ run: manifests generate ## Run the manager against the cluster of the current ku
 	go run ./cmd
 
 .PHONY: docker-build
-docker-build: ## Build the manager image (needs a container engine).
+docker-build: ## Build the manager image IMG (needs a container engine).
 	$(CONTAINER_TOOL) build -t $(IMG) .
 
 .PHONY: build-installer
-build-installer: manifests kustomize ## Write dist/install.yaml: everything `make deploy` installs, in one file.
+build-installer: manifests kustomize ## Write dist/install.yaml: everything `make deploy` installs, in one file, with image IMG.
 	mkdir -p dist
-	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
-	$(KUSTOMIZE) build config/default > dist/install.yaml
+	$(call kustomize-build-default) > dist/install.yaml
 
 ##@ Deployment
 
@@ -122,9 +124,8 @@ uninstall: manifests kustomize ## Remove the CRD (and every AppIsolation) from t
 	$(KUSTOMIZE) build config/crd | kubectl delete --ignore-not-found=$(ignore-not-found) -f -
 
 .PHONY: deploy
-deploy: manifests kustomize ## Deploy the operator to the cluster of the current kubeconfig.
-	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
-	$(KUSTOMIZE) build config/default | kubectl apply --server-side -f -
+deploy: manifests kustomize ## Deploy the operator, with image IMG, to the cluster of the current kubeconfig.
+	$(call kustomize-build-default) | kubectl apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: kustomize ## Remove the operator from the cluster.
@@ -149,6 +150,14 @@ $(GOLANGCI_LINT): $(LOCALBIN)
 
 $(LOCALBIN):
 	mkdir -p $(LOCALBIN)
+
+# kustomize-build-default prints config/default with the manager image set to
+# IMG. It sets the image in a copy of config/, so that the tree stays clean.
+define kustomize-build-default
+tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cp -R config "$$tmp/" && \
+	(cd "$$tmp/config/manager" && $(KUSTOMIZE) edit set image controller=$(IMG)) && \
+	$(KUSTOMIZE) build "$$tmp/config/default"
+endef
 
 # go-install-tool installs $2@$3 as $1-$3 and links $1 to it, so that a
 # version bump in this file reinstalls the tool.
