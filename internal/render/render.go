@@ -299,9 +299,10 @@ func policyPorts(ports []tierwallv1alpha1.Port) []networkingv1.NetworkPolicyPort
 	return out
 }
 
-// validate checks what the CRD schema cannot: label selectors, and (for
-// callers that bypass the API server, like the CLI) tier and ingress
-// controller references.
+// validate checks what the CRD schema cannot (label selectors), and, for
+// callers that bypass the API server like the CLI, the schema rules whose
+// violation would render a policy that allows more than declared: a rule
+// whose peers all vanish allows everything.
 func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 	var errs field.ErrorList
 	opts := metav1validation.LabelSelectorValidationOptions{}
@@ -317,6 +318,13 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 		path := specPath.Child("ingressControllers").Index(i)
 		controllers[c.Name] = true
 		checkSelector(c.PodSelector, path.Child("podSelector"))
+		if c.Namespace == "" && len(c.IPBlocks) == 0 {
+			// It would render as a rule without peers: allow from everywhere.
+			errs = append(errs, field.Required(path.Child("namespace"), "set namespace (and optionally podSelector) or ipBlocks"))
+		}
+		if c.PodSelector != nil && c.Namespace == "" {
+			errs = append(errs, field.Required(path.Child("namespace"), "podSelector requires namespace"))
+		}
 	}
 	tiers := map[string]bool{}
 	for _, t := range spec.Tiers {
@@ -330,6 +338,8 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 		checkSelector(&t.PodSelector, path.Child("podSelector"))
 		for j, p := range t.AllowFrom {
 			peerPath := path.Child("allowFrom").Index(j)
+			errs = append(errs, exactlyOne(peerPath, "tier, ingressController, namespaceSelector and/or podSelector, or ipBlock",
+				p.Tier != "", p.IngressController != "", p.NamespaceSelector != nil || p.PodSelector != nil, p.IPBlock != nil)...)
 			checkSelector(p.NamespaceSelector, peerPath.Child("namespaceSelector"))
 			checkSelector(p.PodSelector, peerPath.Child("podSelector"))
 			if p.Tier != "" && !tiers[p.Tier] {
@@ -341,6 +351,8 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 		}
 		for j, e := range t.EgressTo {
 			egressPath := path.Child("egressTo").Index(j)
+			errs = append(errs, exactlyOne(egressPath, "namespaceSelector and/or podSelector, or ipBlock",
+				e.NamespaceSelector != nil || e.PodSelector != nil, e.IPBlock != nil)...)
 			checkSelector(e.NamespaceSelector, egressPath.Child("namespaceSelector"))
 			checkSelector(e.PodSelector, egressPath.Child("podSelector"))
 		}
@@ -369,4 +381,15 @@ func (e *InvalidSpecError) Error() string {
 func IsInvalidSpec(err error) bool {
 	var invalid *InvalidSpecError
 	return errors.As(err, &invalid)
+}
+
+// exactlyOne checks that exactly one kind of peer is set.
+func exactlyOne(path *field.Path, kinds string, set ...bool) field.ErrorList {
+	switch n := len(slices.DeleteFunc(set, func(b bool) bool { return !b })); {
+	case n == 0:
+		return field.ErrorList{field.Required(path, "set one of "+kinds)}
+	case n > 1:
+		return field.ErrorList{field.Forbidden(path, "set only one of "+kinds)}
+	}
+	return nil
 }

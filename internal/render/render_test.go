@@ -820,6 +820,45 @@ func TestRenderErrors(t *testing.T) {
 			want: []string{"spec.tiers", "Required value", "declare at least one tier"},
 		},
 		{
+			// Admission refuses these, but the CLI does not run admission:
+			// the peer would vanish and leave a rule that allows everything.
+			name: "an ingress controller with neither namespace nor ipBlocks",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.IngressControllers[0].Namespace = ""
+				app.Spec.IngressControllers[0].PodSelector = nil
+			},
+			want: []string{"spec.ingressControllers[0].namespace", "set namespace (and optionally podSelector) or ipBlocks"},
+		},
+		{
+			name: "an ingress controller podSelector without namespace",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.IngressControllers[0].Namespace = ""
+				app.Spec.IngressControllers[0].IPBlocks = []tierwallv1alpha1.IPBlock{{CIDR: "10.0.0.0/24"}}
+			},
+			want: []string{"spec.ingressControllers[0].namespace", "podSelector requires namespace"},
+		},
+		{
+			name: "an allowFrom entry that sets nothing",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.Tiers[databaseTier].AllowFrom = []tierwallv1alpha1.Peer{{}}
+			},
+			want: []string{"spec.tiers[1].allowFrom[0]", "Required value", "set one of tier, ingressController"},
+		},
+		{
+			name: "an allowFrom entry with two kinds of peer",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.Tiers[databaseTier].AllowFrom[0].IPBlock = &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8"}
+			},
+			want: []string{"spec.tiers[1].allowFrom[0]", "Forbidden", "set only one of tier, ingressController"},
+		},
+		{
+			name: "an egressTo entry that sets nothing",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.Tiers[frontendTier].EgressTo = []tierwallv1alpha1.EgressRule{{}}
+			},
+			want: []string{"spec.tiers[0].egressTo[0]", "Required value", "set one of namespaceSelector and/or podSelector, or ipBlock"},
+		},
+		{
 			name: "every problem is reported, not only the first",
 			tweak: func(app *tierwallv1alpha1.AppIsolation) {
 				app.Spec.Tiers[frontendTier].PodSelector = *matchLabels("tier", "front end")
