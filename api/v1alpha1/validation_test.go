@@ -3,8 +3,11 @@ package v1alpha1_test
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -201,205 +204,38 @@ func chain(n int) tweak {
 }
 
 var _ = Describe("AppIsolation admission", func() {
-	DescribeTable("rejects an invalid AppIsolation, naming the field and the problem",
-		func(t any, want ...string) {
-			obj := wordpressObject(newNamespace(), t)
+	// Ordered, so that the check of docs/validation.md runs after every
+	// rejection; ContinueOnFailure, so that one failure hides no other.
+	Describe("of invalid AppIsolations", Ordered, ContinueOnFailure, func() {
+		DescribeTable("rejects an invalid AppIsolation, naming the field and the problem",
+			func(t any, want ...string) {
+				obj := wordpressObject(newNamespace(), t)
 
-			err := k8sClient.Create(ctx, obj.DeepCopy())
-			Expect(err).To(HaveOccurred(), "the API server accepted the AppIsolation")
-			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "not an Invalid error: %v", err)
-			for _, w := range want {
-				Expect(err.Error()).To(ContainSubstring(w))
+				err := k8sClient.Create(ctx, obj.DeepCopy())
+				Expect(err).To(HaveOccurred(), "the API server accepted the AppIsolation")
+				Expect(apierrors.IsInvalid(err)).To(BeTrue(), "not an Invalid error: %v", err)
+				for _, w := range want {
+					Expect(err.Error()).To(ContainSubstring(w))
+				}
+
+				stderr, err := kubectlCreate(obj)
+				kubectlSaid[CurrentSpecReport().LeafNodeText] = stderr
+				Expect(err).To(HaveOccurred(), "kubectl accepted the AppIsolation")
+				GinkgoWriter.Printf("kubectl: %s\n", stderr)
+				for _, w := range want {
+					Expect(stderr).To(ContainSubstring(w))
+				}
+			},
+			rejections,
+		)
+
+		It("is documented in docs/validation.md with messages kubectl really prints", func() {
+			if len(kubectlSaid) < len(rejections) {
+				Skip("not every rejection ran")
 			}
-
-			stderr, err := kubectlCreate(obj)
-			Expect(err).To(HaveOccurred(), "kubectl accepted the AppIsolation")
-			GinkgoWriter.Printf("kubectl: %s\n", stderr)
-			for _, w := range want {
-				Expect(stderr).To(ContainSubstring(w))
-			}
-		},
-
-		Entry("allowFrom names a tier that does not exist",
-			func(app *tierwallv1alpha1.AppIsolation) { database(app).AllowFrom[0].Tier = "cache" },
-			"spec.tiers", "every allowFrom[].tier must be the name of a tier declared in spec.tiers"),
-		Entry("allowFrom names an unknown ingress controller",
-			func(app *tierwallv1alpha1.AppIsolation) { frontend(app).AllowFrom[0].IngressController = "nginx" },
-			"spec.tiers", "every allowFrom[].ingressController must be the name of an entry of spec.ingressControllers"),
-		Entry("an allowFrom entry with no peer",
-			allowFromDatabase(tierwallv1alpha1.Peer{}),
-			"spec.tiers[1].allowFrom[1]", "set exactly one of"),
-		Entry("an allowFrom entry with a tier and an ipBlock",
-			allowFromDatabase(tierwallv1alpha1.Peer{Tier: "frontend", IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8"}}),
-			"spec.tiers[1].allowFrom[1]", "set exactly one of"),
-		Entry("an allowFrom entry with a tier and a podSelector",
-			allowFromDatabase(tierwallv1alpha1.Peer{Tier: "frontend", PodSelector: selector("app", "backup")}),
-			"spec.tiers[1].allowFrom[1]", "set exactly one of"),
-		Entry("two tiers with the same name",
-			func(app *tierwallv1alpha1.AppIsolation) { database(app).Name = "frontend" },
-			"spec.tiers[1]", "Duplicate value"),
-		Entry("two ingress controllers with the same name",
-			func(app *tierwallv1alpha1.AppIsolation) {
-				app.Spec.IngressControllers = append(app.Spec.IngressControllers, *traefik(app).DeepCopy())
-			},
-			"spec.ingressControllers[1]", "Duplicate value"),
-		Entry("a tier name with uppercase letters",
-			renameTier(1, "Database"),
-			"spec.tiers[1].name", `Invalid value: "Database": must be a DNS label`),
-		Entry("a tier name with an underscore",
-			renameTier(1, "my_database"),
-			"spec.tiers[1].name", `Invalid value: "my_database": must be a DNS label`),
-		Entry("a tier name with a leading dash",
-			renameTier(1, "-database"),
-			"spec.tiers[1].name", `Invalid value: "-database": must be a DNS label`),
-		Entry("a tier name longer than 40 characters",
-			renameTier(1, strings.Repeat("d", 41)),
-			"spec.tiers[1].name", "Too long: may not be more than 40 bytes"),
-		Entry("an ingress controller name with uppercase letters",
-			renameTraefik("Traefik"),
-			"spec.ingressControllers[0].name", `Invalid value: "Traefik": must be a DNS label`),
-		Entry("an ingress controller name with an underscore",
-			renameTraefik("traefik_v3"),
-			"spec.ingressControllers[0].name", `Invalid value: "traefik_v3": must be a DNS label`),
-		Entry("an ingress controller name with a leading dash",
-			renameTraefik("-traefik"),
-			"spec.ingressControllers[0].name", `Invalid value: "-traefik": must be a DNS label`),
-		Entry("an ingress controller name longer than 40 characters",
-			renameTraefik(strings.Repeat("t", 41)),
-			"spec.ingressControllers[0].name", "Too long: may not be more than 40 bytes"),
-		Entry("port 0",
-			setDatabasePort(numericPort(0)),
-			"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535"),
-		Entry("port 65536",
-			setDatabasePort(numericPort(65536)),
-			"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535"),
-		Entry("endPort below port",
-			setDatabasePort(tierwallv1alpha1.Port{Port: intstr.FromInt32(3306), EndPort: ptr.To(int32(3305))}),
-			"spec.tiers[1].ports[0].endPort", "endPort must be greater than or equal to port"),
-		Entry("endPort with a named port",
-			setDatabasePort(tierwallv1alpha1.Port{Port: intstr.FromString("mysql"), EndPort: ptr.To(int32(3307))}),
-			"spec.tiers[1].ports[0].endPort", "endPort needs a numeric port"),
-		Entry("a named port longer than 15 characters",
-			setDatabasePort(namedPort("mysql-classic-protocol")),
-			"spec.tiers[1].ports[0].port", "Too long: may not be more than 15 bytes"),
-		Entry("a named port with uppercase letters",
-			setDatabasePort(namedPort("MySQL")),
-			"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535 or the name of a container port"),
-		Entry("a named port with two dashes in a row",
-			setDatabasePort(namedPort("my--sql")),
-			"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535 or the name of a container port"),
-		Entry("a named port with no letter",
-			setDatabasePort(namedPort("3306")),
-			"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535 or the name of a container port"),
-		Entry("protocol ICMP",
-			setDatabasePort(tierwallv1alpha1.Port{Port: intstr.FromInt32(3306), Protocol: "ICMP"}),
-			"spec.tiers[1].ports[0].protocol", "Unsupported value: \"ICMP\"", "\"TCP\", \"UDP\", \"SCTP\""),
-		Entry("an egressTo port 0",
-			func(app *tierwallv1alpha1.AppIsolation) {
-				frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{
-					IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "203.0.113.0/24"}, Ports: []tierwallv1alpha1.Port{numericPort(0)},
-				}}
-			},
-			"spec.tiers[0].egressTo[0].ports[0].port", "port must be a number from 1 to 65535"),
-		Entry("a CIDR that does not parse",
-			allowFromDatabase(ipPeer("10.0.0.0/33")),
-			"spec.tiers[1].allowFrom[1].ipBlock.cidr", "must be a CIDR"),
-		Entry("a CIDR with host bits set",
-			allowFromDatabase(ipPeer("10.0.0.1/8")),
-			"spec.tiers[1].allowFrom[1].ipBlock.cidr", "canonical form"),
-		Entry("an IPv4-mapped IPv6 CIDR",
-			allowFromDatabase(ipPeer("::ffff:10.0.0.0/104")),
-			"spec.tiers[1].allowFrom[1].ipBlock.cidr", "must be a CIDR"),
-		Entry("an except outside its CIDR",
-			allowFromDatabase(ipPeer("10.0.0.0/8", "192.168.0.0/16")),
-			"spec.tiers[1].allowFrom[1].ipBlock.except", "must be a CIDR in canonical form strictly inside cidr"),
-		Entry("an except equal to its CIDR",
-			allowFromDatabase(ipPeer("10.0.0.0/8", "10.0.0.0/8")),
-			"spec.tiers[1].allowFrom[1].ipBlock.except", "must be a CIDR in canonical form strictly inside cidr"),
-		Entry("an except with host bits set",
-			allowFromDatabase(ipPeer("10.0.0.0/8", "10.1.0.1/16")),
-			"spec.tiers[1].allowFrom[1].ipBlock.except", "must be a CIDR in canonical form strictly inside cidr"),
-		Entry("an except of the other IP family",
-			allowFromDatabase(ipPeer("10.0.0.0/8", "fd00::/8")),
-			"spec.tiers[1].allowFrom[1].ipBlock.except", "must be a CIDR in canonical form strictly inside cidr"),
-		Entry("an ingress controller CIDR with host bits set",
-			func(app *tierwallv1alpha1.AppIsolation) {
-				traefik(app).IPBlocks = []tierwallv1alpha1.IPBlock{{CIDR: "192.168.1.10/24"}}
-			},
-			"spec.ingressControllers[0].ipBlocks[0].cidr", "canonical form"),
-		Entry("an ingress controller namespace that is not a DNS label",
-			func(app *tierwallv1alpha1.AppIsolation) { traefik(app).Namespace = "kube_system" },
-			"spec.ingressControllers[0].namespace", `Invalid value: "kube_system": must be a DNS label`),
-		Entry("a DNS namespace that is not a DNS label",
-			func(app *tierwallv1alpha1.AppIsolation) {
-				app.Spec.DNS = &tierwallv1alpha1.DNS{Namespace: "Kube-System"}
-			},
-			"spec.dns.namespace", `Invalid value: "Kube-System": must be a DNS label`),
-		Entry("allowFrom set but no ports",
-			tweak(func(app *tierwallv1alpha1.AppIsolation) { database(app).Ports = nil }),
-			"spec.tiers[1].ports", "ports is required when allowFrom is set"),
-		Entry("allowFrom set but ports: []",
-			jsonTweak(func(obj map[string]any) {
-				tiers, _, _ := unstructured.NestedSlice(obj, "spec", "tiers")
-				tiers[1].(map[string]any)["ports"] = []any{}
-				Expect(unstructured.SetNestedSlice(obj, tiers, "spec", "tiers")).To(Succeed())
-			}),
-			"spec.tiers[1].ports", "ports is required when allowFrom is set"),
-		Entry("an ingress controller with neither namespace nor ipBlocks",
-			func(app *tierwallv1alpha1.AppIsolation) { traefik(app).Namespace, traefik(app).PodSelector = "", nil },
-			"spec.ingressControllers[0]", "set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks"),
-		Entry("an ingress controller with ipBlocks: [] and no namespace",
-			jsonTweak(func(obj map[string]any) {
-				Expect(unstructured.SetNestedSlice(obj, []any{map[string]any{"name": "traefik", "ipBlocks": []any{}}},
-					"spec", "ingressControllers")).To(Succeed())
-			}),
-			"spec.ingressControllers[0]", "a controller that selects nothing would allow traffic from everywhere"),
-		Entry("an ingress controller podSelector without namespace",
-			func(app *tierwallv1alpha1.AppIsolation) {
-				traefik(app).Namespace = ""
-				traefik(app).IPBlocks = []tierwallv1alpha1.IPBlock{{CIDR: "192.168.1.0/24"}}
-			},
-			"spec.ingressControllers[0]", "podSelector requires namespace"),
-		Entry("an egressTo entry with no destination",
-			func(app *tierwallv1alpha1.AppIsolation) {
-				frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{Ports: []tierwallv1alpha1.Port{numericPort(443)}}}
-			},
-			"spec.tiers[0].egressTo[0]", "set exactly one of"),
-		Entry("an egressTo entry with a podSelector and an ipBlock",
-			func(app *tierwallv1alpha1.AppIsolation) {
-				frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{
-					PodSelector: selector("app", "updates"), IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "203.0.113.0/24"},
-				}}
-			},
-			"spec.tiers[0].egressTo[0]", "set exactly one of"),
-		Entry("no tiers",
-			tweak(func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Tiers = nil }),
-			"spec.tiers: Required value"),
-		Entry("tiers: []",
-			jsonTweak(func(obj map[string]any) {
-				Expect(unstructured.SetNestedSlice(obj, []any{}, "spec", "tiers")).To(Succeed())
-			}),
-			"spec.tiers", "should have at least 1 items"),
-		Entry("17 tiers",
-			chain(17),
-			"spec.tiers", "must have at most 16 items"),
-		Entry("metadata.name longer than 63 characters",
-			func(app *tierwallv1alpha1.AppIsolation) { app.Name = strings.Repeat("w", 64) },
-			"metadata: Invalid value: metadata.name must be at most 63 characters"),
-		Entry("dns.disabled with a namespace",
-			func(app *tierwallv1alpha1.AppIsolation) {
-				app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true, Namespace: "kube-system"}
-			},
-			"spec.dns", "no effect when disabled is true"),
-		Entry("dns.disabled with a podSelector",
-			func(app *tierwallv1alpha1.AppIsolation) {
-				app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true, PodSelector: selector("k8s-app", "kube-dns")}
-			},
-			"spec.dns", "no effect when disabled is true"),
-		Entry("mode Audit",
-			func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Mode = "Audit" },
-			"spec.mode", "Unsupported value: \"Audit\"", "\"Enforce\", \"DryRun\""),
-	)
+			checkValidationDoc(slices.Collect(maps.Values(kubectlSaid)))
+		})
+	})
 
 	DescribeTable("accepts a valid AppIsolation, and the policies it renders",
 		func(t tweak) {
@@ -481,3 +317,212 @@ var _ = Describe("AppIsolation admission", func() {
 			chain(16)),
 	)
 })
+
+// kubectlSaid is what kubectl printed for each rejection, by entry.
+var kubectlSaid = map[string]string{}
+
+// rejections are the invalid variants of the WordPress sample: a tweak (or
+// a jsonTweak), then substrings the error must contain, the field first.
+var rejections = []TableEntry{
+	Entry("allowFrom names a tier that does not exist",
+		func(app *tierwallv1alpha1.AppIsolation) { database(app).AllowFrom[0].Tier = "cache" },
+		"spec.tiers", "every allowFrom[].tier must be the name of a tier declared in spec.tiers"),
+	Entry("allowFrom names an unknown ingress controller",
+		func(app *tierwallv1alpha1.AppIsolation) { frontend(app).AllowFrom[0].IngressController = "nginx" },
+		"spec.tiers", "every allowFrom[].ingressController must be the name of an entry of spec.ingressControllers"),
+	Entry("an allowFrom entry with no peer",
+		allowFromDatabase(tierwallv1alpha1.Peer{}),
+		"spec.tiers[1].allowFrom[1]", "set exactly one of"),
+	Entry("an allowFrom entry with a tier and an ipBlock",
+		allowFromDatabase(tierwallv1alpha1.Peer{Tier: "frontend", IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8"}}),
+		"spec.tiers[1].allowFrom[1]", "set exactly one of"),
+	Entry("an allowFrom entry with a tier and a podSelector",
+		allowFromDatabase(tierwallv1alpha1.Peer{Tier: "frontend", PodSelector: selector("app", "backup")}),
+		"spec.tiers[1].allowFrom[1]", "set exactly one of"),
+	Entry("two tiers with the same name",
+		func(app *tierwallv1alpha1.AppIsolation) { database(app).Name = "frontend" },
+		"spec.tiers[1]", "Duplicate value"),
+	Entry("two ingress controllers with the same name",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.IngressControllers = append(app.Spec.IngressControllers, *traefik(app).DeepCopy())
+		},
+		"spec.ingressControllers[1]", "Duplicate value"),
+	Entry("a tier name with uppercase letters",
+		renameTier(1, "Database"),
+		"spec.tiers[1].name", `Invalid value: "Database": must be a DNS label`),
+	Entry("a tier name with an underscore",
+		renameTier(1, "my_database"),
+		"spec.tiers[1].name", `Invalid value: "my_database": must be a DNS label`),
+	Entry("a tier name with a leading dash",
+		renameTier(1, "-database"),
+		"spec.tiers[1].name", `Invalid value: "-database": must be a DNS label`),
+	Entry("a tier name longer than 40 characters",
+		renameTier(1, strings.Repeat("d", 41)),
+		"spec.tiers[1].name", "Too long: may not be more than 40 bytes"),
+	Entry("an ingress controller name with uppercase letters",
+		renameTraefik("Traefik"),
+		"spec.ingressControllers[0].name", `Invalid value: "Traefik": must be a DNS label`),
+	Entry("an ingress controller name with an underscore",
+		renameTraefik("traefik_v3"),
+		"spec.ingressControllers[0].name", `Invalid value: "traefik_v3": must be a DNS label`),
+	Entry("an ingress controller name with a leading dash",
+		renameTraefik("-traefik"),
+		"spec.ingressControllers[0].name", `Invalid value: "-traefik": must be a DNS label`),
+	Entry("an ingress controller name longer than 40 characters",
+		renameTraefik(strings.Repeat("t", 41)),
+		"spec.ingressControllers[0].name", "Too long: may not be more than 40 bytes"),
+	Entry("port 0",
+		setDatabasePort(numericPort(0)),
+		"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535"),
+	Entry("port 65536",
+		setDatabasePort(numericPort(65536)),
+		"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535"),
+	Entry("endPort below port",
+		setDatabasePort(tierwallv1alpha1.Port{Port: intstr.FromInt32(3306), EndPort: ptr.To(int32(3305))}),
+		"spec.tiers[1].ports[0].endPort", "endPort must be greater than or equal to port"),
+	Entry("endPort with a named port",
+		setDatabasePort(tierwallv1alpha1.Port{Port: intstr.FromString("mysql"), EndPort: ptr.To(int32(3307))}),
+		"spec.tiers[1].ports[0].endPort", "endPort needs a numeric port"),
+	Entry("a named port longer than 15 characters",
+		setDatabasePort(namedPort("mysql-classic-protocol")),
+		"spec.tiers[1].ports[0].port", "Too long: may not be more than 15 bytes"),
+	Entry("a named port with uppercase letters",
+		setDatabasePort(namedPort("MySQL")),
+		"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535 or the name of a container port"),
+	Entry("a named port with two dashes in a row",
+		setDatabasePort(namedPort("my--sql")),
+		"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535 or the name of a container port"),
+	Entry("a named port with no letter",
+		setDatabasePort(namedPort("3306")),
+		"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535 or the name of a container port"),
+	Entry("protocol ICMP",
+		setDatabasePort(tierwallv1alpha1.Port{Port: intstr.FromInt32(3306), Protocol: "ICMP"}),
+		"spec.tiers[1].ports[0].protocol", "Unsupported value: \"ICMP\"", "\"TCP\", \"UDP\", \"SCTP\""),
+	Entry("an egressTo port 0",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{
+				IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "203.0.113.0/24"}, Ports: []tierwallv1alpha1.Port{numericPort(0)},
+			}}
+		},
+		"spec.tiers[0].egressTo[0].ports[0].port", "port must be a number from 1 to 65535"),
+	Entry("a CIDR that does not parse",
+		allowFromDatabase(ipPeer("10.0.0.0/33")),
+		"spec.tiers[1].allowFrom[1].ipBlock.cidr", "must be a CIDR"),
+	Entry("a CIDR with host bits set",
+		allowFromDatabase(ipPeer("10.0.0.1/8")),
+		"spec.tiers[1].allowFrom[1].ipBlock.cidr", "canonical form"),
+	Entry("an IPv4-mapped IPv6 CIDR",
+		allowFromDatabase(ipPeer("::ffff:10.0.0.0/104")),
+		"spec.tiers[1].allowFrom[1].ipBlock.cidr", "must be a CIDR"),
+	Entry("an except outside its CIDR",
+		allowFromDatabase(ipPeer("10.0.0.0/8", "192.168.0.0/16")),
+		"spec.tiers[1].allowFrom[1].ipBlock.except", "must be a CIDR in canonical form strictly inside cidr"),
+	Entry("an except equal to its CIDR",
+		allowFromDatabase(ipPeer("10.0.0.0/8", "10.0.0.0/8")),
+		"spec.tiers[1].allowFrom[1].ipBlock.except", "must be a CIDR in canonical form strictly inside cidr"),
+	Entry("an except with host bits set",
+		allowFromDatabase(ipPeer("10.0.0.0/8", "10.1.0.1/16")),
+		"spec.tiers[1].allowFrom[1].ipBlock.except", "must be a CIDR in canonical form strictly inside cidr"),
+	Entry("an except of the other IP family",
+		allowFromDatabase(ipPeer("10.0.0.0/8", "fd00::/8")),
+		"spec.tiers[1].allowFrom[1].ipBlock.except", "must be a CIDR in canonical form strictly inside cidr"),
+	Entry("an ingress controller CIDR with host bits set",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			traefik(app).IPBlocks = []tierwallv1alpha1.IPBlock{{CIDR: "192.168.1.10/24"}}
+		},
+		"spec.ingressControllers[0].ipBlocks[0].cidr", "canonical form"),
+	Entry("an ingress controller namespace that is not a DNS label",
+		func(app *tierwallv1alpha1.AppIsolation) { traefik(app).Namespace = "kube_system" },
+		"spec.ingressControllers[0].namespace", `Invalid value: "kube_system": must be a DNS label`),
+	Entry("a DNS namespace that is not a DNS label",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.DNS = &tierwallv1alpha1.DNS{Namespace: "Kube-System"}
+		},
+		"spec.dns.namespace", `Invalid value: "Kube-System": must be a DNS label`),
+	Entry("allowFrom set but no ports",
+		tweak(func(app *tierwallv1alpha1.AppIsolation) { database(app).Ports = nil }),
+		"spec.tiers[1].ports", "ports is required when allowFrom is set"),
+	Entry("allowFrom set but ports: []",
+		jsonTweak(func(obj map[string]any) {
+			tiers, _, _ := unstructured.NestedSlice(obj, "spec", "tiers")
+			tiers[1].(map[string]any)["ports"] = []any{}
+			Expect(unstructured.SetNestedSlice(obj, tiers, "spec", "tiers")).To(Succeed())
+		}),
+		"spec.tiers[1].ports", "ports is required when allowFrom is set"),
+	Entry("an ingress controller with neither namespace nor ipBlocks",
+		func(app *tierwallv1alpha1.AppIsolation) { traefik(app).Namespace, traefik(app).PodSelector = "", nil },
+		"spec.ingressControllers[0]", "set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks"),
+	Entry("an ingress controller with ipBlocks: [] and no namespace",
+		jsonTweak(func(obj map[string]any) {
+			Expect(unstructured.SetNestedSlice(obj, []any{map[string]any{"name": "traefik", "ipBlocks": []any{}}},
+				"spec", "ingressControllers")).To(Succeed())
+		}),
+		"spec.ingressControllers[0]", "a controller that selects nothing would allow traffic from everywhere"),
+	Entry("an ingress controller podSelector without namespace",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			traefik(app).Namespace = ""
+			traefik(app).IPBlocks = []tierwallv1alpha1.IPBlock{{CIDR: "192.168.1.0/24"}}
+		},
+		"spec.ingressControllers[0]", "podSelector requires namespace"),
+	Entry("an egressTo entry with no destination",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{Ports: []tierwallv1alpha1.Port{numericPort(443)}}}
+		},
+		"spec.tiers[0].egressTo[0]", "set exactly one of"),
+	Entry("an egressTo entry with a podSelector and an ipBlock",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{
+				PodSelector: selector("app", "updates"), IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "203.0.113.0/24"},
+			}}
+		},
+		"spec.tiers[0].egressTo[0]", "set exactly one of"),
+	Entry("no tiers",
+		tweak(func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Tiers = nil }),
+		"spec.tiers: Required value"),
+	Entry("tiers: []",
+		jsonTweak(func(obj map[string]any) {
+			Expect(unstructured.SetNestedSlice(obj, []any{}, "spec", "tiers")).To(Succeed())
+		}),
+		"spec.tiers", "should have at least 1 items"),
+	Entry("17 tiers",
+		chain(17),
+		"spec.tiers", "must have at most 16 items"),
+	Entry("metadata.name longer than 63 characters",
+		func(app *tierwallv1alpha1.AppIsolation) { app.Name = strings.Repeat("w", 64) },
+		"metadata: Invalid value: metadata.name must be at most 63 characters"),
+	Entry("dns.disabled with a namespace",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true, Namespace: "kube-system"}
+		},
+		"spec.dns", "no effect when disabled is true"),
+	Entry("dns.disabled with a podSelector",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true, PodSelector: selector("k8s-app", "kube-dns")}
+		},
+		"spec.dns", "no effect when disabled is true"),
+	Entry("mode Audit",
+		func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Mode = "Audit" },
+		"spec.mode", "Unsupported value: \"Audit\"", "\"Enforce\", \"DryRun\""),
+}
+
+// checkValidationDoc checks that every message docs/validation.md quotes is
+// one kubectl printed: a field followed by ": " in backquotes, or a line of
+// kubectl output in a console block.
+func checkValidationDoc(printed []string) {
+	data, err := os.ReadFile(filepath.Join(fixtures.RepoRoot(), "docs", "validation.md"))
+	Expect(err).NotTo(HaveOccurred())
+	all := strings.Join(printed, "\n")
+	var quoted []string
+	for _, m := range regexp.MustCompile("`((?:spec|metadata)[^`]*?: [^`]*)`").FindAllStringSubmatch(string(data), -1) {
+		quoted = append(quoted, m[1])
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "The AppIsolation ") || strings.HasPrefix(line, "* ") {
+			quoted = append(quoted, strings.TrimPrefix(line, "* "))
+		}
+	}
+	Expect(len(quoted)).To(BeNumerically(">", 20), "docs/validation.md quotes few messages: is the pattern out of date?")
+	for _, q := range quoted {
+		Expect(all).To(ContainSubstring(q), "docs/validation.md quotes a message that kubectl did not print")
+	}
+}
