@@ -80,7 +80,8 @@ func TestE2E(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	SetDefaultEventuallyTimeout(60 * time.Second)
+	// Generous, for loaded CI machines: a passing run takes a fraction of it.
+	SetDefaultEventuallyTimeout(2 * time.Minute)
 	SetDefaultEventuallyPollingInterval(250 * time.Millisecond)
 
 	assets := requireEnv("KUBEBUILDER_ASSETS")
@@ -91,7 +92,12 @@ var _ = BeforeSuite(func() {
 	}
 
 	By("starting a local control plane (kube-apiserver and etcd, no CRDs)")
-	testEnv = &envtest.Environment{BinaryAssetsDirectory: assets}
+	testEnv = &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		// A loaded CI machine may need more than envtest's default 20s.
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
+	}
 	cfg, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(testEnv.Stop)

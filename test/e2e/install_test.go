@@ -56,7 +56,7 @@ var _ = Describe("Installing tierwall like a user", Ordered, func() {
 		// tierwall-system enforces and warns on the restricted Pod Security
 		// profile: a warning means the Deployment's pods would be refused.
 		Expect(stderr).NotTo(ContainSubstring("Warning"), "kubectl apply warned")
-		kubectl(nil, "wait", "--for=condition=Established", "--timeout=60s", "crd/appisolations.tierwall.dev")
+		kubectl(nil, "wait", "--for=condition=Established", "--timeout=120s", "crd/appisolations.tierwall.dev")
 
 		for kind, names := range map[string][]string{
 			"namespace":          {systemNamespace},
@@ -121,7 +121,7 @@ var _ = Describe("Installing tierwall like a user", Ordered, func() {
 		// Argo CD adds its tracking annotation (and, in label mode, the
 		// instance label) to what it applies.
 		kubectl(sampleAsArgoCDAppliesIt(), "apply", "--server-side", "-f", "-")
-		kubectl(nil, "wait", "--for=condition=Ready", "appisolation/"+appName, "-n", appNamespace, "--timeout=60s")
+		kubectl(nil, "wait", "--for=condition=Ready", "appisolation/"+appName, "-n", appNamespace, "--timeout=120s")
 
 		app := appIsolation(Default)
 		Expect(readyAtCurrentGeneration(app)).To(BeTrue())
@@ -224,7 +224,7 @@ spec:
 `), "apply", "--server-side", "-f", "-")
 		kubectl(nil, "patch", "appisolation", appName, "-n", appNamespace, "--type=json", "-p",
 			`[{"op":"add","path":"/spec/tiers/-","value":{"name":"cache","podSelector":{"matchLabels":{"tier":"cache"}}}}]`)
-		kubectl(nil, "wait", "--for=condition=Stalled", "appisolation/"+appName, "-n", appNamespace, "--timeout=60s")
+		kubectl(nil, "wait", "--for=condition=Stalled", "appisolation/"+appName, "-n", appNamespace, "--timeout=120s")
 
 		app := appIsolation(Default)
 		Expect(app.Status.ObservedGeneration).To(Equal(app.Generation))
