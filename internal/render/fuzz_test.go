@@ -254,6 +254,9 @@ func (g *generated) ingressController(s *source, name string) tierwallv1alpha1.I
 	if s.rarely() {
 		c.Namespace, c.IPBlocks = "", nil
 		g.refuse("an ingress controller with neither namespace nor ipBlocks")
+		// Its peers would vanish into a rule that allows everything: the
+		// renderer refuses it too, for the CLI, which skips admission.
+		g.failRender("an ingress controller with neither namespace nor ipBlocks")
 	}
 	return c
 }
