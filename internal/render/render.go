@@ -293,7 +293,7 @@ func policyPorts(ports []tierwallv1alpha1.Port) []networkingv1.NetworkPolicyPort
 		out = append(out, networkingv1.NetworkPolicyPort{
 			Protocol: ptr.To(protocol),
 			Port:     ptr.To(p.Port),
-			EndPort:  p.EndPort,
+			EndPort:  copyPtr(p.EndPort),
 		})
 	}
 	return out
@@ -392,4 +392,13 @@ func exactlyOne(path *field.Path, kinds string, set ...bool) field.ErrorList {
 		return field.ErrorList{field.Forbidden(path, "set only one of "+kinds)}
 	}
 	return nil
+}
+
+// copyPtr returns a pointer to a copy of *p, so that no output shares
+// memory with the AppIsolation or with another policy.
+func copyPtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	return ptr.To(*p)
 }

@@ -711,6 +711,7 @@ func TestRenderOutputDoesNotAliasInput(t *testing.T) {
 	app := wordpress(t, func(app *tierwallv1alpha1.AppIsolation) {
 		app.Spec.Tiers[databaseTier].AllowFrom = append(app.Spec.Tiers[databaseTier].AllowFrom,
 			tierwallv1alpha1.Peer{IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8", Except: []string{"10.1.0.0/16"}}})
+		app.Spec.Tiers[databaseTier].Ports[0].EndPort = ptr.To(int32(3310))
 	})
 	before := app.DeepCopy()
 	got, err := render.Render(app)
@@ -735,6 +736,9 @@ func TestRenderOutputDoesNotAliasInput(t *testing.T) {
 			}
 			for _, p := range rule.Ports {
 				*p.Port = intstr.FromInt32(1)
+				if p.EndPort != nil {
+					*p.EndPort = 2
+				}
 			}
 		}
 	}
