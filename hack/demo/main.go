@@ -40,6 +40,7 @@ import (
 	"github.com/tierwall/tierwall/controllers"
 	"github.com/tierwall/tierwall/internal/reach"
 	"github.com/tierwall/tierwall/test/fixtures"
+	"github.com/tierwall/tierwall/test/testenv"
 )
 
 const (
@@ -74,9 +75,9 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
-	cfg, err := env.Start()
+	cfg, err := testenv.Start(env)
 	if err != nil {
-		return fmt.Errorf("failed to start the control plane (run it with `make demo`, which builds the binaries): %w", err)
+		return fmt.Errorf("%w (run the demo with `make demo`, which builds the binaries)", err)
 	}
 	defer func() { retErr = errors.Join(retErr, env.Stop()) }()
 	step(out, "Installed the AppIsolation CRD")

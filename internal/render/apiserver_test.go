@@ -18,6 +18,7 @@ import (
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/render"
 	"github.com/tierwall/tierwall/test/fixtures"
+	"github.com/tierwall/tierwall/test/testenv"
 )
 
 // TestFuzzCorpusAcceptedByAPIServer runs the fuzz generator's corpus
@@ -89,9 +90,9 @@ func startAPIServer(t *testing.T) client.Client {
 		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
-	cfg, err := env.Start()
+	cfg, err := testenv.Start(env)
 	if err != nil {
-		t.Fatalf("failed to start envtest (set KUBEBUILDER_ASSETS=$(hack/envtest-binaries.sh), or run go test -short): %v", err)
+		t.Fatalf("%v (or run go test -short)", err)
 	}
 	t.Cleanup(func() {
 		if err := env.Stop(); err != nil {

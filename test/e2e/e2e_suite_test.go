@@ -39,6 +39,7 @@ import (
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/test/fixtures"
+	"github.com/tierwall/tierwall/test/testenv"
 )
 
 const (
@@ -98,7 +99,7 @@ var _ = BeforeSuite(func() {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
-	cfg, err := testEnv.Start()
+	cfg, err := testenv.Start(testEnv)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(testEnv.Stop)
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
