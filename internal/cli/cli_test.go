@@ -158,7 +158,7 @@ func TestRun(t *testing.T) {
 			stderr: "error: <stdin>:14: AppIsolation default/web: invalid spec: spec.tiers[0].allowFrom[0].tier: Not found: \"api\"\n",
 		},
 		{
-			name: "render: a spec that would open a tier to everyone, which admission refuses",
+			name: "render: specs that would render peers that vanish into allow-all, at the lines of the fields",
 			args: []string{"render", "-f", "-"},
 			stdin: `apiVersion: tierwall.dev/v1alpha1
 kind: AppIsolation
@@ -182,9 +182,9 @@ spec:
     - {}
 `,
 			code: ExitFailure,
-			stderr: "error: <stdin>:1: AppIsolation dev/web: no allowFrom entry of tier web selects anything (an ingress controller needs a namespace or ipBlocks), so policy web-tier-web would allow ingress from everywhere; the API server refuses this spec, but a policy applied from a file would not be checked\n" +
-				"error: <stdin>:1: AppIsolation dev/web: an egressTo entry of tier web sets nothing: set namespaceSelector and/or podSelector, or ipBlock; the API server refuses this spec, but a policy applied from a file would not be checked\n" +
-				"error: <stdin>:1: AppIsolation dev/web: an allowFrom entry of tier db sets nothing: set one of tier, ingressController, namespaceSelector and/or podSelector, or ipBlock; the API server refuses this spec, but a policy applied from a file would not be checked\n",
+			stderr: "error: <stdin>:6: AppIsolation dev/web: invalid spec: spec.ingressControllers[0].namespace: Required value: set namespace (and optionally podSelector) or ipBlocks\n" +
+				"error: <stdin>:15: AppIsolation dev/web: invalid spec: spec.tiers[0].egressTo[0]: Required value: set one of namespaceSelector and/or podSelector, or ipBlock\n" +
+				"error: <stdin>:20: AppIsolation dev/web: invalid spec: spec.tiers[1].allowFrom[0]: Required value: set one of tier, ingressController, namespaceSelector and/or podSelector, or ipBlock\n",
 		},
 		{
 			name:   "render: no AppIsolation",

@@ -60,12 +60,12 @@ func flowsList(flows []reach.Flow) []byte {
 			continue
 		}
 		if allowed == 0 {
-			fmt.Fprintln(w, "FROM\tTO\tPORT")
+			_, _ = fmt.Fprintln(w, "FROM\tTO\tPORT") // into a bytes.Buffer: cannot fail
 		}
 		allowed++
-		fmt.Fprintf(w, "%s\t%s\t%d/%s\n", f.From, f.To, f.Port, f.Protocol)
+		_, _ = fmt.Fprintf(w, "%s\t%s\t%d/%s\n", f.From, f.To, f.Port, f.Protocol)
 	}
-	w.Flush()
+	_ = w.Flush()
 	if allowed > 0 {
 		b.WriteByte('\n')
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -95,7 +96,7 @@ func renderAll(s *streams, objs *input.Objects) ([]rendered, error) {
 		}
 		if problems := unsafeRules(policies); len(problems) > 0 {
 			for _, problem := range problems {
-				errs = append(errs, fmt.Errorf("%s: AppIsolation %s/%s: %s; the API server refuses this spec, but a policy applied from a file would not be checked",
+				errs = append(errs, fmt.Errorf("%s: AppIsolation %s/%s: refusing to print %s (a tierwall bug: please report it)",
 					objs.Position(input.KindAppIsolation, app.Namespace, app.Name), app.Namespace, app.Name, problem))
 			}
 			continue
@@ -144,35 +145,28 @@ func policiesYAML(policies []networkingv1.NetworkPolicy) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// unsafeRules finds the rules that must not leave the CLI: a rule without
-// peers allows everything, and a peer that sets nothing is invalid. The
-// renderer makes them only from specs that admission refuses (an ingress
-// controller with neither namespace nor ipBlocks, an allowFrom or egressTo
-// entry that sets nothing), which the CLI does not see. Applied from a file,
-// the first would open the tier to the world.
+// unsafeRules finds the rules that must never leave the CLI: a rule
+// without peers allows everything, and a peer that sets nothing is invalid.
+// The renderer refuses the specs that would produce them (an ingress
+// controller that selects nothing, an allowFrom entry that sets nothing), as
+// admission does; this is the last line of defence, since a policy applied
+// from a file is checked by nobody else.
 func unsafeRules(policies []networkingv1.NetworkPolicy) []string {
 	var problems []string
 	emptyPeer := func(peers []networkingv1.NetworkPolicyPeer) bool {
-		for _, p := range peers {
-			if p.PodSelector == nil && p.NamespaceSelector == nil && p.IPBlock == nil {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(peers, func(p networkingv1.NetworkPolicyPeer) bool {
+			return p.PodSelector == nil && p.NamespaceSelector == nil && p.IPBlock == nil
+		})
 	}
 	for _, p := range policies {
-		tier := p.Labels[tierwallv1alpha1.TierLabel]
-		for _, r := range p.Spec.Ingress {
-			switch {
-			case len(r.From) == 0:
-				problems = append(problems, fmt.Sprintf("no allowFrom entry of tier %s selects anything (an ingress controller needs a namespace or ipBlocks), so policy %s would allow ingress from everywhere", tier, p.Name))
-			case emptyPeer(r.From):
-				problems = append(problems, fmt.Sprintf("an allowFrom entry of tier %s sets nothing: set one of tier, ingressController, namespaceSelector and/or podSelector, or ipBlock", tier))
+		for i, r := range p.Spec.Ingress {
+			if len(r.From) == 0 || emptyPeer(r.From) {
+				problems = append(problems, fmt.Sprintf("policy %s: spec.ingress[%d] has no peer or an empty one, which would allow ingress from everywhere", p.Name, i))
 			}
 		}
-		for _, r := range p.Spec.Egress {
-			if emptyPeer(r.To) {
-				problems = append(problems, fmt.Sprintf("an egressTo entry of tier %s sets nothing: set namespaceSelector and/or podSelector, or ipBlock", tier))
+		for i, r := range p.Spec.Egress {
+			if len(r.To) == 0 || emptyPeer(r.To) {
+				problems = append(problems, fmt.Sprintf("policy %s: spec.egress[%d] has no peer or an empty one, which would allow egress to everywhere", p.Name, i))
 			}
 		}
 	}

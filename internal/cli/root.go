@@ -45,11 +45,11 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var failed *failure
 	if errors.As(err, &failed) {
 		for _, line := range strings.Split(failed.err.Error(), "\n") {
-			fmt.Fprintf(stderr, "error: %s\n", line)
+			_, _ = fmt.Fprintf(stderr, "error: %s\n", line)
 		}
 		return ExitFailure
 	}
-	fmt.Fprintf(stderr, "error: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
+	_, _ = fmt.Fprintf(stderr, "error: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
 	return ExitUsage
 }
 
@@ -61,7 +61,7 @@ type streams struct {
 
 // note tells the user something on stderr that does not fail the command.
 func (s *streams) note(format string, args ...any) {
-	fmt.Fprintf(s.err, "note: "+format+"\n", args...)
+	_, _ = fmt.Fprintf(s.err, "note: "+format+"\n", args...)
 }
 
 // failure marks an error in the input, or in rendering or evaluating it, as
