@@ -22,6 +22,11 @@ var _ = Describe("DryRun mode", func() {
 		Expect(condition(Default, app, tierwallv1alpha1.ReadyCondition).Reason).To(Equal(tierwallv1alpha1.DryRunReason))
 		Expect(app.Status.PolicyCount).To(BeZero())
 		Expect(app.Status.Policies).To(HaveLen(4), "the plan is still reported")
+		Expect(app.Status.Connectivity).To(Equal([]string{
+			"kube-system/traefik -> tier frontend on 80/TCP",
+			"tier frontend -> tier database on 3306/TCP",
+			"every governed pod -> DNS (kube-system: k8s-app=kube-dns) on 53/UDP, 53/TCP",
+		}), "and the connectivity it would produce")
 		Expect(policyNames(Default, s.app.Namespace)).To(BeEmpty())
 		Expect(policyWrites(s.app.Namespace)[before:]).To(Equal([]string{
 			"delete wordpress-default-deny", "delete wordpress-dns", "delete wordpress-tier-database", "delete wordpress-tier-frontend",

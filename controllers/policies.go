@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/graph"
 )
 
 // reconcilePolicies makes the cluster enforce the rendered policies: in
@@ -22,7 +23,8 @@ import (
 // default-deny) and only then deletes the ones no longer rendered, default-deny
 // first; in DryRun mode it deletes every policy it had applied, default-deny
 // first. It touches nothing when a rendered name belongs to a policy that
-// tierwall does not manage. It sets status.policies and status.policyCount;
+// tierwall does not manage. It sets status.policies, status.connectivity and
+// status.policyCount;
 // its errors decide Ready, Reconciling and Stalled.
 func (r *AppIsolationReconciler) reconcilePolicies(ctx context.Context, app *tierwallv1alpha1.AppIsolation, obs *observedState) error {
 	if conflicts := obs.conflicts(app); len(conflicts) > 0 {
@@ -34,6 +36,7 @@ func (r *AppIsolationReconciler) reconcilePolicies(ctx context.Context, app *tie
 	for _, p := range obs.desired {
 		app.Status.Policies = append(app.Status.Policies, p.Name)
 	}
+	app.Status.Connectivity = graph.Build(app).Sentences()
 
 	owned := obs.owned(app)
 	if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {

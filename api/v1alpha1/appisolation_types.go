@@ -260,8 +260,9 @@ type AppIsolationStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions: Ready (always present), Reconciling and Stalled (present
-	// only while true), and SelectorsMatched (whether each selector matches
-	// the pods it is meant to).
+	// only while true, per kstatus), SelectorsMatched (whether each selector
+	// matches the pods it is meant to) and Isolated (whether other
+	// NetworkPolicies open the governed pods beyond what is declared).
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -272,6 +273,12 @@ type AppIsolationStatus struct {
 	// +listType=atomic
 	// +optional
 	Policies []string `json:"policies,omitempty"`
+
+	// Connectivity is the declared graph in words, one connection per line:
+	// what the policies allow in Enforce mode, or would allow in DryRun mode.
+	// +listType=atomic
+	// +optional
+	Connectivity []string `json:"connectivity,omitempty"`
 
 	// PolicyCount is the number of NetworkPolicies tierwall enforces for this
 	// AppIsolation.

@@ -138,6 +138,11 @@ func (in *AppIsolationStatus) DeepCopyInto(out *AppIsolationStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.Connectivity != nil {
+		in, out := &in.Connectivity, &out.Connectivity
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Tiers != nil {
 		in, out := &in.Tiers, &out.Tiers
 		*out = make([]SelectorStatus, len(*in))

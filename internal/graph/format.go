@@ -106,3 +106,27 @@ func (g *Graph) DOT() string {
 func dotQuote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
 }
+
+// Sentences writes g as one line per edge, such as
+// "kube-system/traefik -> tier frontend on 80/TCP", for status fields and
+// terminals. An edge from a cluster reads "every governed pod".
+func (g *Graph) Sentences() []string {
+	names := map[string]string{}
+	for _, c := range g.Clusters {
+		names[c.ID] = "every governed pod"
+		for _, n := range c.Tiers {
+			names[n.ID] = "tier " + strings.Join(n.Label, " ")
+		}
+	}
+	for _, n := range g.Nodes {
+		names[n.ID] = strings.Join(n.Label, " ")
+		if n.Kind == DNS {
+			names[n.ID] = strings.Join(n.Label, " (") + ")"
+		}
+	}
+	out := make([]string, 0, len(g.Edges))
+	for _, e := range g.Edges {
+		out = append(out, fmt.Sprintf("%s -> %s on %s", names[e.From], names[e.To], e.Label))
+	}
+	return out
+}

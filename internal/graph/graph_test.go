@@ -273,3 +273,42 @@ spec:
 		})
 	}
 }
+
+func TestSentences(t *testing.T) {
+	tests := []struct {
+		name string
+		app  *tierwallv1alpha1.AppIsolation
+		want []string
+	}{
+		{
+			name: "the WordPress sample",
+			app:  sample(t),
+			want: []string{
+				"kube-system/traefik -> tier frontend on 80/TCP",
+				"tier frontend -> tier database on 3306/TCP",
+				"every governed pod -> DNS (kube-system: k8s-app=kube-dns) on 53/UDP, 53/TCP",
+			},
+		},
+		{
+			name: "DNS disabled, a peer by address",
+			app: appFrom(t, `
+metadata: {name: a, namespace: n}
+spec:
+  dns: {disabled: true}
+  tiers:
+  - name: web
+    podSelector: {matchLabels: {tier: web}}
+    ports: [{port: 443}]
+    allowFrom: [{ipBlock: {cidr: 192.0.2.0/24}}]
+`),
+			want: []string{"192.0.2.0/24 -> tier web on 443/TCP"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Build(tt.app).Sentences()); diff != "" {
+				t.Errorf("Sentences() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
