@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -38,6 +39,7 @@ import (
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/controllers"
+	"github.com/tierwall/tierwall/internal/cli"
 	"github.com/tierwall/tierwall/internal/reach"
 	"github.com/tierwall/tierwall/test/fixtures"
 	"github.com/tierwall/tierwall/test/testenv"
@@ -146,6 +148,12 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 		}
 	}
 
+	fmt.Fprintf(out, "\n# In short: who may talk to whom, as declared\n")
+	for _, line := range app.Status.Connectivity {
+		fmt.Fprintf(out, "  %s\n", line)
+	}
+	fmt.Fprintf(out, "  Everything else to or from the governed pods (%s in %s) is denied.\n",
+		metav1.FormatLabelSelector(app.Spec.PodSelector), app.Namespace)
 	if err := printReachability(ctx, out, c, pods); err != nil {
 		return err
 	}
@@ -230,15 +238,9 @@ func printReachability(ctx context.Context, out io.Writer, c client.Client, pods
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n# Who may talk to whom (every pod pair and destination port, computed from the policies above)\n")
-	for f := range evaluator.Flows() {
-		mark := "denied "
-		if f.Allowed {
-			mark = "ALLOWED"
-		}
-		fmt.Fprintf(out, "  %s  %-28s -> %-28s %5d/%s\n", mark, f.From, f.To, f.Port, f.Protocol)
-	}
-	return nil
+	fmt.Fprintf(out, "\n# The proof: every pod pair and destination port, evaluated over the policies in the cluster\n")
+	_, err = out.Write(cli.FlowsTable(state.Pods, slices.Collect(evaluator.Flows())))
+	return err
 }
 
 func printStatus(out io.Writer, app *tierwallv1alpha1.AppIsolation) {

@@ -90,10 +90,11 @@ type column struct {
 	protocol corev1.Protocol
 }
 
-// flowsTable writes a matrix with a row per pod (as a source) and a column
-// per destination pod, port and protocol; or, when that is more than
-// maxMatrixColumns wide, the list of allowed flows.
-func flowsTable(pods []corev1.Pod, flows []reach.Flow) []byte {
+// FlowsTable writes a matrix of who may reach whom, with a row per pod (as
+// a source) and a column per destination pod, port and protocol; or, when
+// that is more than maxMatrixColumns wide, the list of allowed flows. The
+// demo prints it too.
+func FlowsTable(pods []corev1.Pod, flows []reach.Flow) []byte {
 	index := map[column]int{}
 	var columns []column
 	for _, f := range flows {

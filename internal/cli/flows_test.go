@@ -86,7 +86,7 @@ ns/p00   ns/p02   80/TCP
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, string(flowsTable(tt.pods, tt.flows))); diff != "" {
+			if diff := cmp.Diff(tt.want, string(FlowsTable(tt.pods, tt.flows))); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})

@@ -95,7 +95,7 @@ ipBlocks that match pod IPs (here they do).`,
 			case outputList:
 				_, err = s.out.Write(flowsList(flows))
 			default:
-				_, err = s.out.Write(flowsTable(state.Pods, flows))
+				_, err = s.out.Write(FlowsTable(state.Pods, flows))
 			}
 			return err
 		},
