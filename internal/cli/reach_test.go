@@ -109,18 +109,3 @@ func describePolicy(p *networkingv1.NetworkPolicy) string {
 	return s
 }
 
-func TestUnsafeRules(t *testing.T) {
-	ok := networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}}
-	policy := networkingv1.NetworkPolicy{}
-	policy.Name = "p"
-	policy.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{ok}}, {}, {From: []networkingv1.NetworkPolicyPeer{ok, {}}}}
-	policy.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{ok}}, {}}
-	want := []string{
-		"policy p: spec.ingress[1] has no peer or an empty one, which would allow ingress from everywhere",
-		"policy p: spec.ingress[2] has no peer or an empty one, which would allow ingress from everywhere",
-		"policy p: spec.egress[1] has no peer or an empty one, which would allow egress to everywhere",
-	}
-	if diff := cmp.Diff(want, unsafeRules([]networkingv1.NetworkPolicy{policy})); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-}

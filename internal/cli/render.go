@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/spf13/cobra"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -94,13 +93,6 @@ func renderAll(s *streams, objs *input.Objects) ([]rendered, error) {
 			errs = append(errs, renderErrors(objs, app, err)...)
 			continue
 		}
-		if problems := unsafeRules(policies); len(problems) > 0 {
-			for _, problem := range problems {
-				errs = append(errs, fmt.Errorf("%s: AppIsolation %s/%s: refusing to print %s (a tierwall bug: please report it)",
-					objs.Position(input.KindAppIsolation, app.Namespace, app.Name), app.Namespace, app.Name, problem))
-			}
-			continue
-		}
 		if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {
 			s.note("AppIsolation %s/%s is in DryRun mode: the operator would apply none of its policies; shown as in Enforce mode", app.Namespace, app.Name)
 		}
@@ -145,30 +137,3 @@ func policiesYAML(policies []networkingv1.NetworkPolicy) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// unsafeRules finds the rules that must never leave the CLI: a rule
-// without peers allows everything, and a peer that sets nothing is invalid.
-// The renderer refuses the specs that would produce them (an ingress
-// controller that selects nothing, an allowFrom entry that sets nothing), as
-// admission does; this is the last line of defence, since a policy applied
-// from a file is checked by nobody else.
-func unsafeRules(policies []networkingv1.NetworkPolicy) []string {
-	var problems []string
-	emptyPeer := func(peers []networkingv1.NetworkPolicyPeer) bool {
-		return slices.ContainsFunc(peers, func(p networkingv1.NetworkPolicyPeer) bool {
-			return p.PodSelector == nil && p.NamespaceSelector == nil && p.IPBlock == nil
-		})
-	}
-	for _, p := range policies {
-		for i, r := range p.Spec.Ingress {
-			if len(r.From) == 0 || emptyPeer(r.From) {
-				problems = append(problems, fmt.Sprintf("policy %s: spec.ingress[%d] has no peer or an empty one, which would allow ingress from everywhere", p.Name, i))
-			}
-		}
-		for i, r := range p.Spec.Egress {
-			if len(r.To) == 0 || emptyPeer(r.To) {
-				problems = append(problems, fmt.Sprintf("policy %s: spec.egress[%d] has no peer or an empty one, which would allow egress to everywhere", p.Name, i))
-			}
-		}
-	}
-	return problems
-}
