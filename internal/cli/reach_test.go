@@ -108,4 +108,3 @@ func describePolicy(p *networkingv1.NetworkPolicy) string {
 	}
 	return s
 }
-

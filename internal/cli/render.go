@@ -136,4 +136,3 @@ func policiesYAML(policies []networkingv1.NetworkPolicy) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
-
