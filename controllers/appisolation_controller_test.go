@@ -91,10 +91,7 @@ var _ = Describe("AppIsolation controller", func() {
 		Expect(app.Status.Tiers).To(Equal([]tierwallv1alpha1.SelectorStatus{{Name: "frontend", Pods: 1}, {Name: "database", Pods: 1}}))
 		Expect(app.Status.IngressControllers).To(ContainElement(HaveField("Name", "traefik")))
 		Eventually(func(g Gomega) {
-			c := condition(g, app, tierwallv1alpha1.SelectorsMatchedCondition)
-			g.Expect(c).NotTo(BeNil())
-			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(c.Reason).To(Equal(tierwallv1alpha1.PodInNoTierReason))
+			c := haveCondition(g, app, tierwallv1alpha1.SelectorsMatchedCondition, metav1.ConditionFalse, tierwallv1alpha1.PodInNoTierReason)
 			g.Expect(c.Message).To(ContainSubstring("backup"))
 		}).Should(Succeed())
 
@@ -214,14 +211,9 @@ var _ = Describe("AppIsolation controller", func() {
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
 
 		Eventually(func(g Gomega) {
-			ready := condition(g, app, tierwallv1alpha1.ReadyCondition)
-			g.Expect(ready).NotTo(BeNil())
-			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(ready.Reason).To(Equal(tierwallv1alpha1.PolicyConflictReason))
+			ready := haveCondition(g, app, tierwallv1alpha1.ReadyCondition, metav1.ConditionFalse, tierwallv1alpha1.PolicyConflictReason)
 			g.Expect(ready.Message).To(ContainSubstring("wordpress-dns"))
-			stalled := condition(g, app, tierwallv1alpha1.StalledCondition)
-			g.Expect(stalled).NotTo(BeNil())
-			g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
+			haveCondition(g, app, tierwallv1alpha1.StalledCondition, metav1.ConditionTrue, "")
 			g.Expect(kstatus(g, app)).To(Equal(status.FailedStatus))
 			g.Expect(eventReasons(g, app)).To(ContainElement(tierwallv1alpha1.PolicyConflictReason))
 		}).Should(Succeed())
@@ -271,14 +263,9 @@ var _ = Describe("AppIsolation controller", func() {
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
 
 		Eventually(func(g Gomega) {
-			ready := condition(g, app, tierwallv1alpha1.ReadyCondition)
-			g.Expect(ready).NotTo(BeNil())
-			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(ready.Reason).To(Equal(tierwallv1alpha1.ApplyFailedReason))
+			ready := haveCondition(g, app, tierwallv1alpha1.ReadyCondition, metav1.ConditionFalse, tierwallv1alpha1.ApplyFailedReason)
 			g.Expect(ready.Message).To(ContainSubstring("injected failure"))
-			reconciling := condition(g, app, tierwallv1alpha1.ReconcilingCondition)
-			g.Expect(reconciling).NotTo(BeNil())
-			g.Expect(reconciling.Status).To(Equal(metav1.ConditionTrue))
+			haveCondition(g, app, tierwallv1alpha1.ReconcilingCondition, metav1.ConditionTrue, "")
 			g.Expect(kstatus(g, app)).To(Equal(status.InProgressStatus))
 		}).Should(Succeed())
 		By("having applied the allows but not the default-deny")
@@ -300,13 +287,9 @@ var _ = Describe("AppIsolation controller", func() {
 			app.Spec.Tiers[1].PodSelector.MatchLabels["tier"] = "not a valid label value"
 		})
 		Eventually(func(g Gomega) {
-			ready := condition(g, s.app, tierwallv1alpha1.ReadyCondition)
-			g.Expect(ready).NotTo(BeNil())
-			g.Expect(ready.Reason).To(Equal(tierwallv1alpha1.InvalidSpecReason))
+			ready := haveCondition(g, s.app, tierwallv1alpha1.ReadyCondition, metav1.ConditionFalse, tierwallv1alpha1.InvalidSpecReason)
 			g.Expect(ready.Message).To(ContainSubstring("spec.tiers[1].podSelector"))
-			stalled := condition(g, s.app, tierwallv1alpha1.StalledCondition)
-			g.Expect(stalled).NotTo(BeNil())
-			g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
+			haveCondition(g, s.app, tierwallv1alpha1.StalledCondition, metav1.ConditionTrue, "")
 			g.Expect(eventReasons(g, s.app)).To(ContainElement(tierwallv1alpha1.InvalidSpecReason))
 		}).Should(Succeed())
 		Consistently(func(g Gomega) {
@@ -330,9 +313,11 @@ var _ = Describe("AppIsolation controller", func() {
 				relabel(s)
 			}
 			Eventually(func(g Gomega) {
-				c := condition(g, s.app, tierwallv1alpha1.SelectorsMatchedCondition)
-				g.Expect(c).NotTo(BeNil())
-				g.Expect(c.Reason).To(Equal(wantReason))
+				status := metav1.ConditionFalse
+				if wantReason == tierwallv1alpha1.SelectorsMatchReason {
+					status = metav1.ConditionTrue
+				}
+				c := haveCondition(g, s.app, tierwallv1alpha1.SelectorsMatchedCondition, status, wantReason)
 				for _, name := range wantNames {
 					g.Expect(c.Message).To(ContainSubstring(name))
 				}

@@ -186,3 +186,15 @@ func eventReasons(g Gomega, app *tierwallv1alpha1.AppIsolation) []string {
 	}
 	return reasons
 }
+
+// haveCondition asserts that a fresh copy of app has the condition with
+// status and, unless empty, reason; it returns the condition for more checks.
+func haveCondition(g Gomega, app *tierwallv1alpha1.AppIsolation, conditionType string, status metav1.ConditionStatus, reason string) *metav1.Condition {
+	c := condition(g, app, conditionType)
+	g.Expect(c).NotTo(BeNil(), "condition %s", conditionType)
+	g.Expect(c.Status).To(Equal(status), "condition %s: %s", conditionType, c.Message)
+	if reason != "" {
+		g.Expect(c.Reason).To(Equal(reason), "condition %s: %s", conditionType, c.Message)
+	}
+	return c
+}

@@ -59,10 +59,7 @@ var _ = Describe("Foreign policies", func() {
 		}
 		Expect(k8sClient.Create(ctx, open)).To(Succeed())
 		Eventually(func(g Gomega) {
-			c := condition(g, s.app, tierwallv1alpha1.IsolatedCondition)
-			g.Expect(c).NotTo(BeNil())
-			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(c.Reason).To(Equal(tierwallv1alpha1.ForeignPolicyWidensAccessReason))
+			c := haveCondition(g, s.app, tierwallv1alpha1.IsolatedCondition, metav1.ConditionFalse, tierwallv1alpha1.ForeignPolicyWidensAccessReason)
 			g.Expect(c.Message).To(ContainSubstring("NetworkPolicy allow-mysql allows 0.0.0.1 -> " + s.app.Namespace + "/mysql on 3306/TCP"))
 		}).Should(Succeed())
 		Expect(condition(Default, s.app, tierwallv1alpha1.ReadyCondition).Status).To(Equal(metav1.ConditionTrue),
@@ -73,9 +70,7 @@ var _ = Describe("Foreign policies", func() {
 
 		Expect(k8sClient.Delete(ctx, open)).To(Succeed())
 		Eventually(func(g Gomega) {
-			c := condition(g, s.app, tierwallv1alpha1.IsolatedCondition)
-			g.Expect(c).NotTo(BeNil())
-			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+			haveCondition(g, s.app, tierwallv1alpha1.IsolatedCondition, metav1.ConditionTrue, "")
 		}).Should(Succeed())
 	})
 })
