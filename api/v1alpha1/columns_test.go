@@ -1,0 +1,44 @@
+package v1alpha1_test
+
+import (
+	"io"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/test/fixtures"
+)
+
+var _ = Describe("kubectl get", func() {
+	It("shows Ready, mode, tier and policy counts and age, under the short name too", func() {
+		app, err := fixtures.WordPress(newNamespace())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8sClient.Create(ctx, app)).To(Succeed())
+		// The status as the operator writes it for the sample.
+		app.Status = tierwallv1alpha1.AppIsolationStatus{ObservedGeneration: app.Generation, TierCount: 2, PolicyCount: 4}
+		meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
+			Type: tierwallv1alpha1.ReadyCondition, Status: metav1.ConditionTrue,
+			Reason: tierwallv1alpha1.ReconciledReason, Message: "Enforcing 4 NetworkPolicies for 2 tiers",
+		})
+		Expect(k8sClient.Status().Update(ctx, app)).To(Succeed())
+
+		for _, resource := range []string{"appisolations", "appiso"} {
+			stdout, stderr, err := kubectl("get", resource, "-n", app.Namespace, "-o", "wide")
+			Expect(err).NotTo(HaveOccurred(), readAll(stderr))
+			lines := strings.Split(strings.TrimSpace(readAll(stdout)), "\n")
+			Expect(lines).To(HaveLen(2))
+			Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "READY", "MODE", "TIERS", "POLICIES", "STATUS", "AGE"}))
+			Expect(lines[1]).To(MatchRegexp(`^wordpress\s+True\s+Enforce\s+2\s+4\s+Enforcing 4 NetworkPolicies for 2 tiers\s+\d+s$`))
+		}
+	})
+})
+
+func readAll(r io.Reader) string {
+	data, err := io.ReadAll(r)
+	Expect(err).NotTo(HaveOccurred())
+	return string(data)
+}
