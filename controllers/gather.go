@@ -9,12 +9,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/foreign"
+	"github.com/tierwall/tierwall/internal/reach"
 	"github.com/tierwall/tierwall/internal/render"
 )
 
@@ -126,8 +126,7 @@ func (r *AppIsolationReconciler) findForeignAccess(ctx context.Context, app *tie
 // selectedByPeers tells whether a namespaceSelector of some rule of the
 // policies selects namespace ns.
 func selectedByPeers(policies []networkingv1.NetworkPolicy, ns *metav1.PartialObjectMetadata) bool {
-	set := labels.Set{render.NamespaceNameLabel: ns.Name}
-	maps.Copy(set, ns.Labels)
+	set := reach.NamespaceLabels(ns.Name, ns.Labels)
 	matches := func(peers []networkingv1.NetworkPolicyPeer) bool {
 		for _, peer := range peers {
 			if peer.NamespaceSelector == nil {

@@ -7,13 +7,11 @@ package foreign
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/tierwall/tierwall/internal/reach"
@@ -93,10 +91,7 @@ func Find(in Input) ([]Finding, error) {
 		own[p.Namespace+"/"+p.Name] = true
 	}
 	ownOnly := all.Subset(func(p *networkingv1.NetworkPolicy) bool { return own[p.Namespace+"/"+p.Name] })
-	f := finder{in: in, all: all, ownOnly: ownOnly, nsLabels: map[string]labels.Set{}}
-	for _, ns := range in.Namespaces {
-		f.nsLabels[ns.Name] = ns.Labels
-	}
+	f := finder{in: in, all: all, ownOnly: ownOnly}
 	var findings []Finding
 	for i := range others {
 		if finding, ok := f.widening(&others[i]); ok {
@@ -109,34 +104,31 @@ func Find(in Input) ([]Finding, error) {
 type finder struct {
 	in           Input
 	all, ownOnly *reach.Evaluator
-	nsLabels     map[string]labels.Set
 }
 
 // widening returns the first flow p opens to or from a governed pod that the
 // AppIsolation's policies alone deny.
 func (f *finder) widening(p *networkingv1.NetworkPolicy) (Finding, bool) {
-	selector, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
-	if err != nil {
+	view, ok := f.all.Policy(p.Namespace, p.Name)
+	if !ok {
 		return Finding{}, false
 	}
 	name := p.Namespace + "/" + p.Name
-	ingress, egress := policyTypes(p)
-	for i := range f.in.Pods {
-		pod := &f.in.Pods[i]
-		if pod.Namespace != f.in.Namespace || !f.in.Governed.Matches(labels.Set(pod.Labels)) || !selector.Matches(labels.Set(pod.Labels)) {
+	for _, pod := range view.Selected {
+		if pod.Namespace != f.in.Namespace || !f.in.Governed.Matches(labels.Set(pod.Labels)) {
 			continue
 		}
 		governed := reach.PodEndpoint(pod)
-		if ingress {
-			for _, r := range p.Spec.Ingress {
-				if fl, ok := f.firstOpened(name, true, r.From, r.Ports, func(peer reach.Endpoint) (reach.Endpoint, reach.Endpoint) { return peer, governed }); ok {
+		if view.Ingress {
+			for _, r := range view.IngressRules {
+				if fl, ok := f.firstOpened(name, true, r, func(peer reach.Endpoint) (reach.Endpoint, reach.Endpoint) { return peer, governed }); ok {
 					return fl, true
 				}
 			}
 		}
-		if egress {
-			for _, r := range p.Spec.Egress {
-				if fl, ok := f.firstOpened(name, false, r.To, r.Ports, func(peer reach.Endpoint) (reach.Endpoint, reach.Endpoint) { return governed, peer }); ok {
+		if view.Egress {
+			for _, r := range view.EgressRules {
+				if fl, ok := f.firstOpened(name, false, r, func(peer reach.Endpoint) (reach.Endpoint, reach.Endpoint) { return governed, peer }); ok {
 					return fl, true
 				}
 			}
@@ -145,13 +137,13 @@ func (f *finder) widening(p *networkingv1.NetworkPolicy) (Finding, bool) {
 	return Finding{}, false
 }
 
-// firstOpened tries each example peer on each port of a rule, and returns the
-// first flow that policy allows and the AppIsolation's policies alone deny.
-func (f *finder) firstOpened(policy string, ingress bool, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort,
-	flow func(peer reach.Endpoint) (from, to reach.Endpoint)) (Finding, bool) {
-	for _, peer := range f.examples(peers) {
+// firstOpened tries each example peer of a rule on each of its ports, and
+// returns the first flow the policy allows and the AppIsolation's policies
+// alone deny.
+func (f *finder) firstOpened(policy string, ingress bool, r reach.RuleView, flow func(peer reach.Endpoint) (from, to reach.Endpoint)) (Finding, bool) {
+	for _, peer := range f.examples(r) {
 		from, to := flow(peer)
-		for _, port := range examplePorts(ports) {
+		for _, port := range examplePorts(r.Ports) {
 			v := f.all.Check(from, to, port.port, port.protocol)
 			allowedBy := v.EgressAllowedBy
 			if ingress {
@@ -166,11 +158,11 @@ func (f *finder) firstOpened(policy string, ingress bool, peers []networkingv1.N
 	return Finding{}, false
 }
 
-// examples returns endpoints the peers match: up to maxCandidates pods per
-// selector peer, an address per ipBlock, and every pod plus an outside
-// address when there are no peers.
-func (f *finder) examples(peers []networkingv1.NetworkPolicyPeer) []reach.Endpoint {
-	if len(peers) == 0 {
+// examples returns endpoints a rule's peers match: up to maxCandidates pods
+// and an address per peer, or an outside address and every pod when the rule
+// has no peers.
+func (f *finder) examples(r reach.RuleView) []reach.Endpoint {
+	if len(r.Peers) == 0 {
 		out := []reach.Endpoint{reach.IPEndpoint(ExternalAddress)}
 		for i := range f.in.Pods {
 			out = append(out, reach.PodEndpoint(&f.in.Pods[i]))
@@ -178,52 +170,13 @@ func (f *finder) examples(peers []networkingv1.NetworkPolicyPeer) []reach.Endpoi
 		return out
 	}
 	var out []reach.Endpoint
-	for _, peer := range peers {
-		if peer.IPBlock != nil {
-			if ip, ok := addressIn(peer.IPBlock); ok {
-				out = append(out, reach.IPEndpoint(ip))
-			}
-			continue
+	for _, peer := range r.Peers {
+		if peer.Address != "" {
+			out = append(out, reach.IPEndpoint(peer.Address))
 		}
-		found := 0
-		for i := range f.in.Pods {
-			if found == maxCandidates {
-				break
-			}
-			if f.peerMatches(&peer, &f.in.Pods[i]) {
-				out = append(out, reach.PodEndpoint(&f.in.Pods[i]))
-				found++
-			}
+		for _, pod := range peer.Pods[:min(len(peer.Pods), maxCandidates)] {
+			out = append(out, reach.PodEndpoint(pod))
 		}
-	}
-	return out
-}
-
-// peerMatches tells whether a selector peer of a policy in Namespace matches
-// pod.
-func (f *finder) peerMatches(peer *networkingv1.NetworkPolicyPeer, pod *corev1.Pod) bool {
-	if peer.NamespaceSelector == nil {
-		if pod.Namespace != f.in.Namespace {
-			return false
-		}
-	} else {
-		nsSel, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
-		if err != nil || !nsSel.Matches(namespaceLabels(pod.Namespace, f.nsLabels[pod.Namespace])) {
-			return false
-		}
-	}
-	if peer.PodSelector == nil {
-		return true
-	}
-	podSel, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
-	return err == nil && podSel.Matches(labels.Set(pod.Labels))
-}
-
-// namespaceLabels adds the label the control plane sets on every namespace.
-func namespaceLabels(name string, l labels.Set) labels.Set {
-	out := labels.Set{"kubernetes.io/metadata.name": name}
-	for k, v := range l {
-		out[k] = v
 	}
 	return out
 }
@@ -254,40 +207,6 @@ func examplePorts(ports []networkingv1.NetworkPolicyPort) []examplePort {
 		}
 	}
 	return out
-}
-
-// addressIn returns an address inside the block and outside its exceptions.
-func addressIn(b *networkingv1.IPBlock) (string, bool) {
-	prefix, err := netip.ParsePrefix(b.CIDR)
-	if err != nil {
-		return "", false
-	}
-	var except []netip.Prefix
-	for _, e := range b.Except {
-		if p, err := netip.ParsePrefix(e); err == nil {
-			except = append(except, p)
-		}
-	}
-	addr := prefix.Masked().Addr()
-	if prefix.Bits() < addr.BitLen()-1 {
-		addr = addr.Next() // a host address, not the network's
-	}
-	for tries := 0; prefix.Contains(addr) && tries < 256; addr, tries = addr.Next(), tries+1 {
-		if !slices.ContainsFunc(except, func(e netip.Prefix) bool { return e.Contains(addr) }) {
-			return addr.String(), true
-		}
-	}
-	return "", false
-}
-
-// policyTypes returns the directions a policy isolates, with the API's
-// defaulting when policyTypes is empty.
-func policyTypes(p *networkingv1.NetworkPolicy) (ingress, egress bool) {
-	if len(p.Spec.PolicyTypes) == 0 {
-		return true, len(p.Spec.Egress) > 0
-	}
-	return slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeIngress),
-		slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
 }
 
 func describe(e reach.Endpoint) string {

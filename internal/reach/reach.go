@@ -150,6 +150,7 @@ type nsInfo struct {
 
 // podInfo is what the evaluation needs of a pod.
 type podInfo struct {
+	source    *corev1.Pod
 	key       string // namespace/name
 	namespace string
 	labels    labels.Set
@@ -185,23 +186,16 @@ func New(s State) (*Evaluator, error) {
 		if _, dup := nsLabels[ns.Name]; dup {
 			return nil, fmt.Errorf("duplicate Namespace %s", ns.Name)
 		}
-		l := labels.Set{}
-		for k, v := range ns.Labels {
-			l[k] = v
-		}
-		if _, ok := l[corev1.LabelMetadataName]; !ok {
-			l[corev1.LabelMetadataName] = ns.Name
-		}
-		nsLabels[ns.Name] = l
+		nsLabels[ns.Name] = NamespaceLabels(ns.Name, ns.Labels)
 	}
 	for i := range s.Pods {
 		if _, ok := nsLabels[s.Pods[i].Namespace]; !ok {
-			nsLabels[s.Pods[i].Namespace] = implicitNamespaceLabels(s.Pods[i].Namespace)
+			nsLabels[s.Pods[i].Namespace] = NamespaceLabels(s.Pods[i].Namespace, nil)
 		}
 	}
 	for i := range s.Policies {
 		if _, ok := nsLabels[s.Policies[i].Namespace]; !ok {
-			nsLabels[s.Policies[i].Namespace] = implicitNamespaceLabels(s.Policies[i].Namespace)
+			nsLabels[s.Policies[i].Namespace] = NamespaceLabels(s.Policies[i].Namespace, nil)
 		}
 	}
 
@@ -452,7 +446,7 @@ func (e *Evaluator) resolve(ep Endpoint) endpoint {
 	if i, ok := e.podIndex[podKey{ep.Pod.Namespace, ep.Pod.Name}]; ok {
 		return endpoint{idx: i, pod: &e.pods[i]}
 	}
-	nsl := implicitNamespaceLabels(ep.Pod.Namespace)
+	nsl := NamespaceLabels(ep.Pod.Namespace, nil)
 	if i, ok := e.nsIndex[ep.Pod.Namespace]; ok {
 		nsl = e.namespaces[i].labels
 	}
@@ -496,12 +490,23 @@ func (e *Evaluator) allowedBy(pols []int32, ingress bool, peer, dst *endpoint, p
 	return out
 }
 
-func implicitNamespaceLabels(name string) labels.Set {
-	return labels.Set{corev1.LabelMetadataName: name}
+// NamespaceLabels returns the labels a namespace selector sees on the
+// namespace name: its own labels plus kubernetes.io/metadata.name, which the
+// control plane sets on every namespace.
+func NamespaceLabels(name string, own map[string]string) labels.Set {
+	l := labels.Set{}
+	for k, v := range own {
+		l[k] = v
+	}
+	if _, ok := l[corev1.LabelMetadataName]; !ok {
+		l[corev1.LabelMetadataName] = name
+	}
+	return l
 }
 
 func newPodInfo(p *corev1.Pod, nsLabels labels.Set) podInfo {
 	pi := podInfo{
+		source:    p,
 		key:       p.Namespace + "/" + p.Name,
 		namespace: p.Namespace,
 		labels:    labels.Set(p.Labels),

@@ -1,0 +1,94 @@
+package reach
+
+import (
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// PolicyView is how a policy of the State applies to the State's pods, as the
+// Evaluator compiled it: callers that reason about one policy at a time (the
+// operator's search for foreign policies) read the semantics from here instead
+// of applying selectors themselves.
+type PolicyView struct {
+	// Ingress and Egress are the effective policyTypes (with the API's
+	// defaulting when policyTypes is empty).
+	Ingress, Egress bool
+	// Selected are the State's pods the policy selects, sorted by namespace
+	// and name.
+	Selected []*corev1.Pod
+	// IngressRules and EgressRules, in the policy's order.
+	IngressRules, EgressRules []RuleView
+}
+
+// RuleView is one rule of a policy.
+type RuleView struct {
+	// Peers, in the rule's order; none means every endpoint.
+	Peers []PeerView
+	// Ports of the rule; none means every port.
+	Ports []networkingv1.NetworkPolicyPort
+}
+
+// PeerView is one peer of a rule.
+type PeerView struct {
+	// Pods are the State's pods the peer matches, sorted by namespace and name.
+	Pods []*corev1.Pod
+	// Address is, for an ipBlock peer, an address inside the block and
+	// outside its exceptions (a host address where the block has one); empty
+	// for selector peers, or when the exceptions leave no address.
+	Address string
+}
+
+// Policy returns the view of the policy namespace/name, and false when the
+// State has no such policy.
+func (e *Evaluator) Policy(namespace, name string) (PolicyView, bool) {
+	i := slices.IndexFunc(e.policies, func(p *policy) bool { return p.key == namespace+"/"+name })
+	if i < 0 {
+		return PolicyView{}, false
+	}
+	p := e.policies[i]
+	v := PolicyView{Ingress: p.ingress, Egress: p.egress, Selected: e.podsOf(p.selected)}
+	for j, r := range p.ingressRules {
+		v.IngressRules = append(v.IngressRules, e.ruleView(r, p.source.Spec.Ingress[j].Ports))
+	}
+	for j, r := range p.egressRules {
+		v.EgressRules = append(v.EgressRules, e.ruleView(r, p.source.Spec.Egress[j].Ports))
+	}
+	return v, true
+}
+
+func (e *Evaluator) ruleView(r rule, ports []networkingv1.NetworkPolicyPort) RuleView {
+	v := RuleView{Ports: ports}
+	for _, peer := range r.peers {
+		pv := PeerView{Pods: e.podsOf(peer.pods)}
+		if peer.block != nil {
+			pv.Address = peer.block.example()
+		}
+		v.Peers = append(v.Peers, pv)
+	}
+	return v
+}
+
+// podsOf returns the pods of a set, in index order (sorted by namespace and
+// name).
+func (e *Evaluator) podsOf(b bitset) []*corev1.Pod {
+	var out []*corev1.Pod
+	b.each(func(i int) { out = append(out, e.pods[i].source) })
+	return out
+}
+
+// example returns an address of the block outside its exceptions, trying a
+// bounded number of addresses from the first host address on.
+func (b *ipBlock) example() string {
+	addr := b.cidr.Addr()
+	if b.cidr.Bits() < addr.BitLen()-1 {
+		addr = addr.Next() // a host address, not the network's
+	}
+	for tries := 0; b.cidr.Contains(addr) && tries < 256; addr, tries = addr.Next(), tries+1 {
+		if b.contains(addr) {
+			return addr.String()
+		}
+	}
+	return ""
+}
