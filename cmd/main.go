@@ -19,6 +19,10 @@ import (
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/controllers"
+	// The +kubebuilder:scaffold markers show `kubebuilder create api` and
+	// `create webhook` where to add imports, scheme registrations and
+	// controller setups; keep them in place when editing this file.
+	// +kubebuilder:scaffold:imports
 )
 
 var scheme = runtime.NewScheme()
@@ -26,6 +30,7 @@ var scheme = runtime.NewScheme()
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(tierwallv1alpha1.AddToScheme(scheme))
+	// +kubebuilder:scaffold:scheme
 }
 
 func main() {
@@ -71,6 +76,8 @@ func main() {
 		log.Error(err, "Unable to set up the AppIsolation controller")
 		os.Exit(1)
 	}
+	// +kubebuilder:scaffold:builder
+
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "Unable to set up the health check")
 		os.Exit(1)
