@@ -16,6 +16,11 @@ import (
 
 	"github.com/tierwall/tierwall/controllers"
 	"github.com/tierwall/tierwall/internal/scheme"
+	// The +kubebuilder:scaffold markers show `kubebuilder create api` and
+	// `create webhook` where to add imports and controller setups (scheme
+	// registrations go to internal/scheme); keep them in place when editing
+	// this file.
+	// +kubebuilder:scaffold:imports
 )
 
 func main() {
@@ -66,6 +71,8 @@ func main() {
 		log.Error(err, "Unable to set up the AppIsolation controller")
 		os.Exit(1)
 	}
+	// +kubebuilder:scaffold:builder
+
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "Unable to set up the health check")
 		os.Exit(1)

@@ -39,8 +39,7 @@ func isStalled(err error) bool {
 // reason it carries (ApplyFailed when it has none), and its message without
 // controller-runtime's "terminal error" prefix.
 func describe(err error) (reason, message string) {
-	var r *reasonedError
-	if errors.As(err, &r) {
+	if r, ok := errors.AsType[*reasonedError](err); ok {
 		return r.reason, r.err.Error()
 	}
 	return tierwallv1alpha1.ApplyFailedReason, err.Error()

@@ -45,6 +45,7 @@ import (
 	"cmp"
 	"fmt"
 	"iter"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -495,9 +496,7 @@ func (e *Evaluator) allowedBy(pols []int32, ingress bool, peer, dst *endpoint, p
 // control plane sets on every namespace.
 func NamespaceLabels(name string, own map[string]string) labels.Set {
 	l := labels.Set{}
-	for k, v := range own {
-		l[k] = v
-	}
+	maps.Copy(l, own)
 	if _, ok := l[corev1.LabelMetadataName]; !ok {
 		l[corev1.LabelMetadataName] = name
 	}

@@ -16,5 +16,6 @@ func New() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(tierwallv1alpha1.AddToScheme(s))
+	// +kubebuilder:scaffold:scheme
 	return s
 }
