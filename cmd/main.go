@@ -34,12 +34,14 @@ func main() {
 		leaderElect            bool
 		leaderElectionNS       string
 		gracefulShutdown       time.Duration
+		concurrent             int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "The address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the /healthz and /readyz endpoints bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one of several replicas reconciles at a time.")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "The namespace of the leader election Lease (default: the namespace the manager runs in).")
 	flag.DurationVar(&gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "How long in-flight reconciles may take to finish on shutdown.")
+	flag.IntVar(&concurrent, "concurrent", 4, "The number of AppIsolations reconciled at once.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -65,8 +67,9 @@ func main() {
 		os.Exit(1)
 	}
 	if err := (&controllers.AppIsolationReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder(controllers.ControllerName),
+		Client:                  mgr.GetClient(),
+		Recorder:                mgr.GetEventRecorder(controllers.ControllerName),
+		MaxConcurrentReconciles: concurrent,
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Unable to set up the AppIsolation controller")
 		os.Exit(1)

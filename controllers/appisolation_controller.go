@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -35,6 +36,9 @@ type AppIsolationReconciler struct {
 	client.Client
 	// Recorder emits an event for every change tierwall makes to a policy.
 	Recorder events.EventRecorder
+	// MaxConcurrentReconciles is how many AppIsolations are reconciled at
+	// once; 0 means controller-runtime's default, one.
+	MaxConcurrentReconciles int
 }
 
 // +kubebuilder:rbac:groups=tierwall.dev,resources=appisolations,verbs=get;list;watch
@@ -116,6 +120,7 @@ func (r *AppIsolationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		For(&tierwallv1alpha1.AppIsolation{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(&networkingv1.NetworkPolicy{},
