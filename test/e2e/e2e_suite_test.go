@@ -91,6 +91,11 @@ var _ = BeforeSuite(func() {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
+	// OpenShift turns this plugin on: setting blockOwnerDeletion on the
+	// policies' owner references then needs appisolations/finalizers update,
+	// the one rule of the manager's ClusterRole no request exercises.
+	testEnv.ControlPlane.GetAPIServer().Configure().
+		Append("enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
 	cfg, err := testenv.Start(testEnv)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(testEnv.Stop)
