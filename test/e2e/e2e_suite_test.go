@@ -165,9 +165,9 @@ type manager struct {
 }
 
 // startManager runs the manager binary as its own process, as the
-// ServiceAccount, with leader election on. Kill it with kill, in a
-// DeferCleanup of the container that outlives it.
-func startManager(name string) *manager {
+// ServiceAccount, with leader election on, metrics off, and args. Kill it
+// with kill, in a DeferCleanup of the container that outlives it.
+func startManager(name string, args ...string) *manager {
 	GinkgoHelper()
 	m := &manager{name: name, log: &syncBuffer{}, probeAddr: freeLocalAddr(), exited: make(chan struct{})}
 	m.cmd = exec.Command(managerBin,
@@ -176,6 +176,8 @@ func startManager(name string) *manager {
 		"--metrics-bind-address", "0",
 		"--health-probe-bind-address", m.probeAddr,
 	)
+	// A flag given twice takes the last value.
+	m.cmd.Args = append(m.cmd.Args, args...)
 	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+managerKubeconfig)
 	out := io.MultiWriter(m.log, prefixWriter(name))
 	m.cmd.Stdout, m.cmd.Stderr = out, out

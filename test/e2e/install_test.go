@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,8 +63,8 @@ var _ = Describe("Installing tierwall like a user", Ordered, func() {
 		for kind, names := range map[string][]string{
 			"namespace":          {systemNamespace},
 			"serviceaccount":     {"tierwall-controller-manager"},
-			"clusterrole":        {"tierwall-manager-role"},
-			"clusterrolebinding": {"tierwall-manager-rolebinding"},
+			"clusterrole":        {"tierwall-manager-role", "tierwall-metrics-auth-role", "tierwall-metrics-reader"},
+			"clusterrolebinding": {"tierwall-manager-rolebinding", "tierwall-metrics-auth-rolebinding"},
 			"role":               {"tierwall-leader-election-role"},
 			"rolebinding":        {"tierwall-leader-election-rolebinding"},
 			"deployment":         {"tierwall-controller-manager"},
@@ -90,6 +92,12 @@ var _ = Describe("Installing tierwall like a user", Ordered, func() {
 			{[]string{"update", "leases/someone-elses-lease", "-n", systemNamespace}, "no"},
 			{[]string{"list", "secrets", "--all-namespaces"}, "no"},
 			{[]string{"update", "appisolations"}, "no"},
+			// Reads go through the cache, which lists and watches.
+			{[]string{"get", "pods", "-n", "default"}, "no"},
+			{[]string{"list", "pods", "--all-namespaces"}, "yes"},
+			// The metrics endpoint checks scrapers' tokens and rights.
+			{[]string{"create", "tokenreviews"}, "yes"},
+			{[]string{"create", "subjectaccessreviews"}, "yes"},
 		} {
 			// can-i exits 1 on "no".
 			out, _, _ := runKubectl(managerKubeconfig, nil, append([]string{"auth", "can-i"}, check.args...)...)
@@ -110,6 +118,43 @@ var _ = Describe("Installing tierwall like a user", Ordered, func() {
 		Eventually(managers[0].ready).Should(Succeed())
 		Eventually(managers[0].leading).Should(BeTrue())
 		Expect(leaseHolder(Default)).NotTo(BeEmpty())
+	})
+
+	It("serves metrics over HTTPS only to tokens allowed to read them", func() {
+		// A standby with metrics on: it must not outlive this spec, or it
+		// could take the Lease in the hand-over specs below.
+		addr := freeLocalAddr()
+		standby := startManager("metrics", "--metrics-bind-address", addr)
+		defer standby.kill()
+		Eventually(standby.ready).Should(Succeed())
+
+		By("refusing a request without a token")
+		Eventually(func(g Gomega) { g.Expect(scrape(addr, "")).To(HaveHTTPStatus(http.StatusUnauthorized)) }).Should(Succeed())
+
+		By("refusing a valid token that may not read /metrics")
+		kubectl(nil, "create", "namespace", "monitoring")
+		kubectl(nil, "create", "serviceaccount", "nosy", "-n", "monitoring")
+		nosy := strings.TrimSpace(kubectl(nil, "create", "token", "nosy", "-n", "monitoring"))
+		Expect(scrape(addr, nosy)).To(HaveHTTPStatus(http.StatusForbidden))
+
+		By("serving the metrics to a token bound to tierwall-metrics-reader")
+		kubectl(nil, "create", "serviceaccount", "prometheus", "-n", "monitoring")
+		kubectl(nil, "create", "clusterrolebinding", "prometheus-tierwall-metrics",
+			"--clusterrole", "tierwall-metrics-reader", "--serviceaccount", "monitoring:prometheus")
+		prometheus := strings.TrimSpace(kubectl(nil, "create", "token", "prometheus", "-n", "monitoring"))
+		Eventually(func(g Gomega) {
+			resp := scrape(addr, prometheus)
+			g.Expect(resp).To(HaveHTTPStatus(http.StatusOK))
+			g.Expect(resp).To(HaveHTTPBody(ContainSubstring("controller_runtime_reconcile_total")))
+		}).Should(Succeed())
+
+		By("serving plain HTTP to nobody")
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			_ = resp.Body.Close()
+			Expect(resp).NotTo(HaveHTTPStatus(http.StatusOK))
+		}
+		expectNoForbidden([]*manager{standby})
 	})
 
 	It("reconciles the WordPress sample, applied the way Argo CD applies it", func() {
@@ -275,6 +320,22 @@ spec:
 
 // sampleAsArgoCDAppliesIt is the WordPress sample with Argo CD's tracking
 // annotation and instance label added.
+// scrape GETs https://addr/metrics with token as bearer token ("" for
+// none). The manager's certificate is self-signed: the test checks who may
+// read, not who serves.
+func scrape(addr, token string) *http.Response {
+	GinkgoHelper()
+	req, err := http.NewRequest(http.MethodGet, "https://"+addr+"/metrics", nil)
+	Expect(err).NotTo(HaveOccurred())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed
+	resp, err := insecure.Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	return resp
+}
+
 func sampleAsArgoCDAppliesIt() []byte {
 	GinkgoHelper()
 	data, err := os.ReadFile(fixtures.SamplePath())
