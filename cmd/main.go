@@ -37,6 +37,9 @@ func main() {
 		secureMetrics          bool
 		leaderElectionNS       string
 		gracefulShutdown       time.Duration
+		leaseDuration          time.Duration
+		renewDeadline          time.Duration
+		retryPeriod            time.Duration
 		concurrent             int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "The address the Prometheus metrics endpoint binds to (use :8080 with --metrics-secure=false); 0 disables it.")
@@ -44,6 +47,9 @@ func main() {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the /healthz and /readyz endpoints bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one of several replicas reconciles at a time.")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "The namespace of the leader election Lease (default: the namespace the manager runs in).")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a standby waits, after the leader last renewed the Lease, before it takes over.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader retries renewing the Lease before it gives up leading and exits; shorter than the lease duration.")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to take, and the leader to renew, the Lease; shorter than the renew deadline.")
 	flag.DurationVar(&gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "How long in-flight reconciles may take to finish on shutdown.")
 	flag.IntVar(&concurrent, "concurrent", 4, "The number of AppIsolations reconciled at once.")
 	opts := zap.Options{}
@@ -51,6 +57,11 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	if leaseDuration <= renewDeadline || renewDeadline <= retryPeriod {
+		log.Error(nil, "Leader election needs --leader-elect-lease-duration > --leader-elect-renew-deadline > --leader-elect-retry-period",
+			"leaseDuration", leaseDuration, "renewDeadline", renewDeadline, "retryPeriod", retryPeriod)
+		os.Exit(1)
+	}
 
 	metrics := metricsserver.Options{
 		BindAddress:   metricsAddr,
@@ -74,7 +85,15 @@ func main() {
 		// The next leader may start as soon as this one stops: the manager
 		// exits right after, so nothing reconciles twice.
 		LeaderElectionReleaseOnCancel: true,
-		GracefulShutdownTimeout:       &gracefulShutdown,
+		// A leader that cannot renew for renewDeadline stops leading:
+		// controller-runtime then cancels the context of every reconcile
+		// (aborting the writes in flight) and Start returns, so the process
+		// exits; the standby takes over after leaseDuration. See
+		// docs/security.md for the window that remains.
+		LeaseDuration:           &leaseDuration,
+		RenewDeadline:           &renewDeadline,
+		RetryPeriod:             &retryPeriod,
+		GracefulShutdownTimeout: &gracefulShutdown,
 		// Managed fields are never read; dropping them halves the cache.
 		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 	})

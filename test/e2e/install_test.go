@@ -316,10 +316,36 @@ spec:
 		Expect(reasons).To(HaveKey(tierwallv1alpha1.PolicyDeletedReason))
 		expectNoForbidden(managers)
 	})
+
+	It("exits as soon as a paused leader resumes after losing the Lease", func() {
+		By("stopping the managers of the previous specs; they release the Lease")
+		for _, m := range managers {
+			if !m.hasExited() {
+				m.stop(syscall.SIGTERM)
+			}
+		}
+		// Short leases, so that the spec takes seconds.
+		lease := []string{"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=1s"}
+		paused := startManager("paused", lease...)
+		managers = append(managers, paused)
+		Eventually(paused.leading).Should(BeTrue())
+		standby := startManager("standby", lease...)
+		managers = append(managers, standby)
+		Eventually(standby.ready).Should(Succeed())
+
+		By("pausing the leader (SIGSTOP): the standby takes the Lease when it expires")
+		Expect(paused.cmd.Process.Signal(syscall.SIGSTOP)).To(Succeed())
+		Eventually(standby.leading).Should(BeTrue())
+
+		By("resuming it (SIGCONT): it finds the Lease lost and exits")
+		Expect(paused.cmd.Process.Signal(syscall.SIGCONT)).To(Succeed())
+		Eventually(paused.exited).Should(BeClosed())
+		Expect(paused.exitErr).To(HaveOccurred(), "the old leader exited with status 0")
+		Expect(paused.log.String()).To(ContainSubstring("leader election lost"))
+		Expect(leaders(managers)).To(ConsistOf(standby))
+	})
 })
 
-// sampleAsArgoCDAppliesIt is the WordPress sample with Argo CD's tracking
-// annotation and instance label added.
 // scrape GETs https://addr/metrics with token as bearer token ("" for
 // none). The manager's certificate is self-signed: the test checks who may
 // read, not who serves.
@@ -336,6 +362,8 @@ func scrape(addr, token string) *http.Response {
 	return resp
 }
 
+// sampleAsArgoCDAppliesIt is the WordPress sample with Argo CD's tracking
+// annotation and instance label added.
 func sampleAsArgoCDAppliesIt() []byte {
 	GinkgoHelper()
 	data, err := os.ReadFile(fixtures.SamplePath())
