@@ -62,6 +62,10 @@ var (
 	managerKubeconfig string
 
 	kubectlBin, kustomizeBin, managerBin string
+
+	// memoryLimit is the manager container's memory limit in bytes, as the
+	// Downward API gives it to GOMEMLIMIT, once the install spec read it.
+	memoryLimit string
 )
 
 // scheme knows the objects the tests read and write.
@@ -179,6 +183,11 @@ func startManager(name string, args ...string) *manager {
 	// A flag given twice takes the last value.
 	m.cmd.Args = append(m.cmd.Args, args...)
 	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+managerKubeconfig)
+	if memoryLimit != "" {
+		// As the Deployment sets it from its memory limit: the Go runtime
+		// refuses to start on a GOMEMLIMIT it cannot parse.
+		m.cmd.Env = append(m.cmd.Env, "GOMEMLIMIT="+memoryLimit)
+	}
 	out := io.MultiWriter(m.log, prefixWriter(name))
 	m.cmd.Stdout, m.cmd.Stderr = out, out
 	Expect(m.cmd.Start()).To(Succeed())

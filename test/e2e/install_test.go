@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -59,6 +61,24 @@ var _ = Describe("Installing tierwall like a user", Ordered, func() {
 		// profile: a warning means the Deployment's pods would be refused.
 		Expect(stderr).NotTo(ContainSubstring("Warning"), "kubectl apply warned")
 		kubectl(nil, "wait", "--for=condition=Established", "--timeout=120s", "crd/appisolations.tierwall.dev")
+
+		By("setting GOMEMLIMIT from the container's memory limit")
+		deployment := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: systemNamespace, Name: "tierwall-controller-manager"}, deployment)).To(Succeed())
+		container := deployment.Spec.Template.Spec.Containers[0]
+		var ref *corev1.ResourceFieldSelector
+		for _, env := range container.Env {
+			if env.Name == "GOMEMLIMIT" && env.ValueFrom != nil {
+				ref = env.ValueFrom.ResourceFieldRef
+			}
+		}
+		Expect(ref).NotTo(BeNil(), "GOMEMLIMIT is not set from a resource field")
+		Expect(ref.ContainerName).To(Equal("manager"))
+		Expect(ref.Resource).To(Equal("limits.memory"))
+		// The API server defaults the divisor to 0, which means 1: bytes.
+		Expect(ref.Divisor.Value()).To(BeNumerically("<=", 1))
+		// What the kubelet puts there: the limit in bytes.
+		memoryLimit = strconv.FormatInt(container.Resources.Limits.Memory().Value(), 10)
 
 		for kind, names := range map[string][]string{
 			"namespace":          {systemNamespace},
