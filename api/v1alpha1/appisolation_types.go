@@ -305,13 +305,14 @@ type AppIsolationStatus struct {
 	Connectivity []string `json:"connectivity,omitempty"`
 
 	// PolicyCount is the number of NetworkPolicies tierwall enforces for this
-	// AppIsolation: 0 in DryRun mode.
+	// AppIsolation: 0 in DryRun mode. Unset until the first reconcile; a
+	// pointer, so that 0 is written and kubectl get shows it.
 	// +optional
-	PolicyCount int32 `json:"policyCount"`
+	PolicyCount *int32 `json:"policyCount,omitempty"`
 
 	// TierCount is the number of tiers.
 	// +optional
-	TierCount int32 `json:"tierCount"`
+	TierCount int32 `json:"tierCount,omitempty"`
 
 	// Warnings lists, comma-separated, the reasons of the conditions that
 	// are False although the policies are applied (SelectorsMatched,
