@@ -26,8 +26,10 @@ const (
 func newReachCommand(s *streams) *cobra.Command {
 	var in inputFlags
 	var output string
+	var explain bool
+	var from, to string
 	cmd := &cobra.Command{
-		Use:   "reach -f FILE... [-o table|list|json]",
+		Use:   "reach -f FILE... [-o table|list|json] [--explain --from SRC --to DST:PORT[/PROTOCOL]]",
 		Short: "Show which pods can reach which, given pods, namespaces and NetworkPolicies",
 		Long: `Evaluate NetworkPolicies the way Kubernetes specifies them, and show for every
 ordered pair of distinct pods, and every container port of the destination,
@@ -52,7 +54,17 @@ Output formats (-o):
          more than 30 destination ports it becomes the list below.
   list   the allowed flows only, one per line.
   json   every flow: [{"from":"ns/pod","to":"ns/pod","port":80,
-         "protocol":"TCP","allowed":true}, ...], for scripts and jq.
+         "protocol":"TCP","allowed":true}, ...], for scripts and jq; a
+         denied flow also has "why", its explanation (see --explain).
+
+--explain --from SRC --to DST:PORT[/PROTOCOL] explains one connection
+instead: for the source's egress and the destination's ingress, the
+policies that isolate it, the rules that allow the connection, or, when none
+does, the rules that came nearest to matching and what they miss (the port,
+the podSelector, the namespace, the ipBlock). SRC and DST are pods (ns/name,
+or a name in the namespace of -n) or IP addresses ([IPv6]:PORT); PROTOCOL is
+TCP (the default), UDP or SCTP. A policy that tierwall generated is named
+with its AppIsolation and tier. -o json writes the explanation as JSON.
 
 Not modelled: traffic from a pod's own node (always allowed), Services (ask
 about the pods' ports: policies apply after DNAT), and CNI differences on
@@ -62,6 +74,9 @@ ipBlocks that match pod IPs (here they do).`,
 
   # Check what the cluster's policies allow now
   kubectl get namespaces,pods,networkpolicies -A -o yaml | tierwall reach -f -
+
+  # Why can debug not reach MySQL?
+  tierwall reach -f state.yaml --explain --from default/debug --to dev-wordpress/mysql-0:3306
 
   # Every allowed connection to MySQL
   tierwall reach -f state.yaml -o json | jq '.[] | select(.allowed and .port == 3306)'`,
@@ -73,6 +88,9 @@ ipBlocks that match pod IPs (here they do).`,
 			if err := oneOf("output", output, outputTable, outputList, outputJSON); err != nil {
 				return err
 			}
+			if explain != (from != "" && to != "") || (!explain && (from != "" || to != "")) {
+				return errors.New("--explain needs --from and --to, and --from and --to need --explain")
+			}
 			objs, err := in.read(cmd, s, input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation)
 			if err != nil {
 				return fail(err)
@@ -83,7 +101,11 @@ ipBlocks that match pod IPs (here they do).`,
 			}
 			e, err := reach.New(state)
 			if err != nil {
-				return fail(placeEvalError(err, objs))
+				return fail(placeEvalError(err, objs, state.Policies))
+			}
+			o := originsOf(state.Policies)
+			if explain {
+				return explainFlow(s, e, state, o, in.namespace, from, to, output)
 			}
 			if len(state.Pods) == 0 {
 				s.note("the input holds no pods: there is nothing to evaluate")
@@ -91,7 +113,7 @@ ipBlocks that match pod IPs (here they do).`,
 			flows := slices.Collect(e.Flows())
 			switch output {
 			case outputJSON:
-				_, err = s.out.Write(flowsJSON(flows))
+				_, err = s.out.Write(flowsJSON(flows, whyFunc(e, state.Pods, o)))
 			case outputList:
 				_, err = s.out.Write(flowsList(flows))
 			default:
@@ -102,7 +124,39 @@ ipBlocks that match pod IPs (here they do).`,
 	}
 	in.add(cmd, "Namespaces, Pods, NetworkPolicies and AppIsolations")
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "Output format: table, list or json.")
+	cmd.Flags().BoolVar(&explain, "explain", false, "Explain one connection, given with --from and --to, instead of showing them all.")
+	cmd.Flags().StringVar(&from, "from", "", "With --explain: the source, a pod (ns/name) or an IP address.")
+	cmd.Flags().StringVar(&to, "to", "", "With --explain: the destination and port, ns/name:PORT[/PROTOCOL] or ADDRESS:PORT[/PROTOCOL].")
 	return cmd
+}
+
+// explainFlow writes the explanation of the connection from -> to.
+func explainFlow(s *streams, e *reach.Evaluator, state reach.State, o origins, namespace, from, to, output string) error {
+	q, err := parseFlow(from, to, namespace, state.Pods)
+	if err != nil {
+		return fail(err)
+	}
+	x := e.Explain(q.from, q.to, q.port, q.protocol)
+	out := explainText(q, x, o)
+	if output == outputJSON {
+		if out, err = explainJSON(q, x, o); err != nil {
+			return fail(err)
+		}
+	}
+	_, err = s.out.Write(out)
+	return err
+}
+
+// whyFunc explains flows between the pods of the state.
+func whyFunc(e *reach.Evaluator, pods []corev1.Pod, o origins) func(reach.Flow) *explanationJSON {
+	byKey := map[string]*corev1.Pod{}
+	for i := range pods {
+		byKey[pods[i].Namespace+"/"+pods[i].Name] = &pods[i]
+	}
+	return func(f reach.Flow) *explanationJSON {
+		x := e.Explain(reach.PodEndpoint(byKey[f.From]), reach.PodEndpoint(byKey[f.To]), f.Port, f.Protocol)
+		return o.explanationJSON(x)
+	}
 }
 
 // stateOf is what reach evaluates: the input's namespaces, its pods that
@@ -189,18 +243,35 @@ func controls(app *tierwallv1alpha1.AppIsolation, policy *networkingv1.NetworkPo
 
 // placeEvalError adds to an error of reach.New the position of the policy it
 // names, or of the AppIsolation that rendered it.
-func placeEvalError(err error, objs *input.Objects) error {
-	msg := err.Error()
+func placeEvalError(err error, objs *input.Objects, policies []networkingv1.NetworkPolicy) error {
+	var invalid *reach.PolicyError
+	if !errors.As(err, &invalid) {
+		return err
+	}
 	for _, p := range objs.NetworkPolicies {
-		if strings.HasPrefix(msg, "invalid NetworkPolicy "+p.Namespace+"/"+p.Name+":") {
+		if p.Namespace == invalid.Namespace && p.Name == invalid.Name {
 			return fmt.Errorf("%s: %w", objs.Position(input.KindNetworkPolicy, p.Namespace, p.Name), err)
 		}
 	}
-	for _, app := range objs.AppIsolations {
-		if strings.HasPrefix(msg, "invalid NetworkPolicy "+app.Namespace+"/"+app.Name+"-") {
-			return fmt.Errorf("%s: AppIsolation %s/%s renders a policy the API server would refuse (check the spec against the CRD, for example with kubectl apply --dry-run=server): %w",
-				objs.Position(input.KindAppIsolation, app.Namespace, app.Name), app.Namespace, app.Name, err)
-		}
+	i := slices.IndexFunc(policies, func(p networkingv1.NetworkPolicy) bool {
+		return p.Namespace == invalid.Namespace && p.Name == invalid.Name
+	})
+	if i < 0 {
+		return err
+	}
+	if app, ok := renderedFrom(&policies[i]); ok {
+		return fmt.Errorf("%s: AppIsolation %s/%s renders a policy the API server would refuse (check the spec against the CRD, for example with kubectl apply --dry-run=server): %w",
+			objs.Position(input.KindAppIsolation, invalid.Namespace, app), invalid.Namespace, app, err)
 	}
 	return err
+}
+
+// renderedFrom returns the name of the AppIsolation that generated policy,
+// from the labels tierwall sets on the policies it generates.
+func renderedFrom(policy *networkingv1.NetworkPolicy) (string, bool) {
+	if policy.Labels[tierwallv1alpha1.ManagedByLabel] != tierwallv1alpha1.ManagedByValue {
+		return "", false
+	}
+	app, ok := policy.Labels[tierwallv1alpha1.AppIsolationLabel]
+	return app, ok && app != ""
 }

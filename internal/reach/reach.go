@@ -103,6 +103,22 @@ type Verdict struct {
 	IngressAllowedBy []string
 }
 
+// PolicyError is the error of New for a NetworkPolicy it cannot compile.
+type PolicyError struct {
+	// Namespace and Name identify the policy.
+	Namespace, Name string
+	// Err says what is wrong, with the path of the field.
+	Err error
+}
+
+// Error implements error.
+func (e *PolicyError) Error() string {
+	return fmt.Sprintf("invalid NetworkPolicy %s/%s: %v", e.Namespace, e.Name, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *PolicyError) Unwrap() error { return e.Err }
+
 // Flow is one connection reported by Flows.
 type Flow struct {
 	// From is the source pod as "namespace/name".
@@ -176,7 +192,8 @@ type portProto struct {
 // New compiles s into an Evaluator. It fails, naming the object, on what the API
 // server would reject and the evaluation cannot interpret: invalid label selectors or
 // CIDRs, peers that set nothing or an ipBlock together with a selector, endPort without
-// a numeric port, unknown protocols or policy types, and duplicate objects.
+// a numeric port, unknown protocols or policy types (as a *PolicyError), and
+// duplicate objects.
 func New(s State) (*Evaluator, error) {
 	e := &Evaluator{nsIndex: map[string]int{}, podIndex: map[podKey]int{}, podByPtr: map[*corev1.Pod]int{}}
 
@@ -239,7 +256,7 @@ func New(s State) (*Evaluator, error) {
 		np := &s.Policies[i]
 		p, err := c.compile(np)
 		if err != nil {
-			return nil, fmt.Errorf("invalid NetworkPolicy %s/%s: %w", np.Namespace, np.Name, err)
+			return nil, &PolicyError{Namespace: np.Namespace, Name: np.Name, Err: err}
 		}
 		if seen[p.key] {
 			return nil, fmt.Errorf("duplicate NetworkPolicy %s", p.key)
