@@ -409,6 +409,7 @@ func TestDocsShowRealOutput(t *testing.T) {
 		"wordpress-policies.yaml", "wordpress-reach.txt", "wordpress-reach-list.txt",
 		"handwritten-reach.txt", "wordpress-graph.mmd", "wordpress-graph.dot",
 		"explain-denied.txt", "explain-allowed.txt",
+		"diff/tier-added.txt", "diff/port-changed.txt", "diff/migration.txt", "diff/no-change.txt",
 	} {
 		if !strings.Contains(doc, readFile(t, filepath.Join("testdata", name))) {
 			t.Errorf("docs/cli.md does not show testdata/%s as it is: update the docs", name)

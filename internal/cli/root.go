@@ -3,7 +3,8 @@
 //
 //   - render: the NetworkPolicies the operator would apply, as YAML;
 //   - reach: who can reach whom, given pods, namespaces and policies;
-//   - graph: the tier graph the spec declares, as Mermaid or Graphviz DOT.
+//   - graph: the tier graph the spec declares, as Mermaid or Graphviz DOT;
+//   - diff: the flows and policies a change of manifests adds and removes.
 //
 // Run is the whole program; cmd/tierwall only calls it, so tests run the
 // command line end to end with arguments and buffers.
@@ -41,6 +42,15 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd, err := root.ExecuteC()
 	if err == nil {
 		return ExitOK
+	}
+	var exit *exitError
+	if errors.As(err, &exit) {
+		if exit.err != nil {
+			for _, line := range strings.Split(exit.err.Error(), "\n") {
+				_, _ = fmt.Fprintf(stderr, "error: %s\n", line)
+			}
+		}
+		return exit.code
 	}
 	var failed *failure
 	if errors.As(err, &failed) {
@@ -89,11 +99,12 @@ files, without a cluster and without the tierwall operator:
   render  the NetworkPolicies the operator would apply, as YAML
   reach   who can reach whom, given pods, namespaces and NetworkPolicies
   graph   the tier graph an AppIsolation declares, as Mermaid or Graphviz DOT
+  diff    the flows and policies a change of manifests adds and removes
 
 Input is YAML or JSON, one or more documents per file, as kubectl reads and
 writes it; it is read strictly (unknown fields are errors). Exit codes: 0 on
 success, 1 when the input cannot be read, rendered or evaluated, 2 for a
-usage error.`,
+usage error; diff has its own, like diff(1): 0 no change, 1 changes, 2 error.`,
 		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -102,7 +113,7 @@ usage error.`,
 	root.SetOut(s.out)
 	root.SetErr(s.err)
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.AddCommand(newRenderCommand(s), newReachCommand(s), newGraphCommand(s))
+	root.AddCommand(newRenderCommand(s), newReachCommand(s), newGraphCommand(s), newDiffCommand(s))
 	return root
 }
 
