@@ -315,7 +315,7 @@ items:
 		{name: "help", args: []string{"--help"}, stdout: "  render      Print the NetworkPolicies the operator would apply"},
 		{name: "no command is help", args: nil, stdout: "Available Commands:"},
 		{name: "render help", args: []string{"render", "--help"}, stdout: "Examples:\n  # The policies for the WordPress sample\n"},
-		{name: "reach help", args: []string{"reach", "-h"}, stdout: "Examples:\n  # Preview the WordPress sample against a pod population\n"},
+		{name: "reach help", args: []string{"reach", "-h"}, stdout: "Examples:\n  # What the live cluster allows to and from dev-wordpress (also: kubectl tierwall reach ...)\n"},
 		{name: "graph help", args: []string{"help", "graph"}, stdout: "Examples:\n  # The WordPress sample, for a README\n"},
 		{name: "version", args: []string{"--version"}, stdout: "tierwall version "},
 	}

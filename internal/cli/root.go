@@ -37,7 +37,16 @@ const (
 // Run runs the tierwall command line with args (without the program name),
 // and returns the exit code.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return RunAs("tierwall", args, stdin, stdout, stderr)
+}
+
+// RunAs is Run for a program named program (the base name of argv[0]): as
+// kubectl-tierwall, a kubectl plugin, help and errors say "kubectl tierwall".
+func RunAs(program string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCommand(&streams{in: stdin, out: stdout, err: stderr})
+	if plugin, ok := strings.CutPrefix(program, "kubectl-"); ok {
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl " + plugin}
+	}
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
 	if err == nil {
@@ -72,6 +81,11 @@ type streams struct {
 // note tells the user something on stderr that does not fail the command.
 func (s *streams) note(format string, args ...any) {
 	_, _ = fmt.Fprintf(s.err, "note: "+format+"\n", args...)
+}
+
+// progress tells the user on stderr how a long read is going.
+func (s *streams) progress(format string, args ...any) {
+	_, _ = fmt.Fprintf(s.err, format+"\n", args...)
 }
 
 // failure marks an error in the input, or in rendering or evaluating it, as
