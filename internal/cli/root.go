@@ -106,12 +106,15 @@ func fail(err error) error {
 func newRootCommand(s *streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tierwall",
-		Short: "Preview and check what tierwall AppIsolations allow, without a cluster",
+		Short: "Preview and check what tierwall AppIsolations and NetworkPolicies allow",
 		Long: `tierwall previews what an AppIsolation (tierwall.dev/v1alpha1) means, from
-files, without a cluster and without the tierwall operator:
+files, without a cluster and without the tierwall operator; reach without -f
+evaluates the live cluster of the current kubeconfig context. Installed as
+kubectl-tierwall, it is the kubectl plugin "kubectl tierwall".
 
   render  the NetworkPolicies the operator would apply, as YAML
-  reach   who can reach whom, given pods, namespaces and NetworkPolicies
+  reach   who can reach whom, given pods, namespaces and NetworkPolicies, and
+          why (--explain)
   graph   the tier graph an AppIsolation declares, as Mermaid or Graphviz DOT
   diff    the flows and policies a change of manifests adds and removes
 
