@@ -500,6 +500,51 @@ var rejections = []TableEntry{
 			app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true, PodSelector: selector("k8s-app", "kube-dns")}
 		},
 		"spec.dns", "no effect when disabled is true"),
+	Entry("9 matchLabels in a tier's podSelector",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			for i := range 8 {
+				database(app).PodSelector.MatchLabels[fmt.Sprintf("label-%d", i)] = "x"
+			}
+		},
+		"spec.tiers[1].podSelector.matchLabels", "must have at most 8 entries"),
+	Entry("9 matchLabels in the DNS podSelector",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.DNS = &tierwallv1alpha1.DNS{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{}}}
+			for i := range 9 {
+				app.Spec.DNS.PodSelector.MatchLabels[fmt.Sprintf("label-%d", i)] = "x"
+			}
+		},
+		"spec.dns.podSelector.matchLabels", "must have at most 8 entries"),
+	Entry("5 matchExpressions in spec.podSelector",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			for i := range 5 {
+				app.Spec.PodSelector.MatchExpressions = append(app.Spec.PodSelector.MatchExpressions,
+					metav1.LabelSelectorRequirement{Key: fmt.Sprintf("label-%d", i), Operator: metav1.LabelSelectorOpExists})
+			}
+		},
+		"spec.podSelector.matchExpressions", "must have at most 4 entries"),
+	Entry("17 values in a match expression of a peer's namespaceSelector",
+		allowFromDatabase(tierwallv1alpha1.Peer{NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+			Key: "team", Operator: metav1.LabelSelectorOpIn, Values: strings.Split("a b c d e f g h i j k l m n o p q", " "),
+		}}}}),
+		"spec.tiers[1].allowFrom[1].namespaceSelector.matchExpressions",
+		"every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters"),
+	Entry("a match expression value of 64 characters in an egressTo podSelector",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{PodSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{strings.Repeat("v", 64)},
+			}}}}}
+		},
+		"spec.tiers[0].egressTo[0].podSelector.matchExpressions",
+		"every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters"),
+	Entry("a match expression key of 318 characters in an ingress controller's podSelector",
+		func(app *tierwallv1alpha1.AppIsolation) {
+			traefik(app).PodSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: strings.Repeat("k", 318), Operator: metav1.LabelSelectorOpExists,
+			}}}
+		},
+		"spec.ingressControllers[0].podSelector.matchExpressions",
+		"every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters"),
 	Entry("mode Audit",
 		func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Mode = "Audit" },
 		"spec.mode", "Unsupported value: \"Audit\"", "\"Enforce\", \"DryRun\""),
@@ -516,7 +561,7 @@ func checkValidationDoc(printed []string) {
 	for _, m := range regexp.MustCompile("`((?:spec|metadata)[^`]*?: [^`]*)`").FindAllStringSubmatch(string(data), -1) {
 		quoted = append(quoted, m[1])
 	}
-	for _, line := range strings.Split(string(data), "\n") {
+	for line := range strings.SplitSeq(string(data), "\n") {
 		if strings.HasPrefix(line, "The AppIsolation ") || strings.HasPrefix(line, "* ") {
 			quoted = append(quoted, strings.TrimPrefix(line, "* "))
 		}

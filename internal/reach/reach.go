@@ -45,6 +45,7 @@ import (
 	"cmp"
 	"fmt"
 	"iter"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -102,22 +103,6 @@ type Verdict struct {
 	// isolated.
 	IngressAllowedBy []string
 }
-
-// PolicyError is the error of New for a NetworkPolicy it cannot compile.
-type PolicyError struct {
-	// Namespace and Name identify the policy.
-	Namespace, Name string
-	// Err says what is wrong, with the path of the field.
-	Err error
-}
-
-// Error implements error.
-func (e *PolicyError) Error() string {
-	return fmt.Sprintf("invalid NetworkPolicy %s/%s: %v", e.Namespace, e.Name, e.Err)
-}
-
-// Unwrap returns Err.
-func (e *PolicyError) Unwrap() error { return e.Err }
 
 // Flow is one connection reported by Flows.
 type Flow struct {
@@ -512,9 +497,7 @@ func (e *Evaluator) allowedBy(pols []int32, ingress bool, peer, dst *endpoint, p
 // control plane sets on every namespace.
 func NamespaceLabels(name string, own map[string]string) labels.Set {
 	l := labels.Set{}
-	for k, v := range own {
-		l[k] = v
-	}
+	maps.Copy(l, own)
 	if _, ok := l[corev1.LabelMetadataName]; !ok {
 		l[corev1.LabelMetadataName] = name
 	}
@@ -569,3 +552,17 @@ func newPodInfo(p *corev1.Pod, nsLabels labels.Set) podInfo {
 	})
 	return pi
 }
+
+// PolicyError says which NetworkPolicy the evaluator cannot read, and why.
+type PolicyError struct {
+	// Namespace and Name identify the policy.
+	Namespace, Name string
+	// Err is the problem, naming the field.
+	Err error
+}
+
+func (e *PolicyError) Error() string {
+	return fmt.Sprintf("invalid NetworkPolicy %s/%s: %v", e.Namespace, e.Name, e.Err)
+}
+
+func (e *PolicyError) Unwrap() error { return e.Err }
