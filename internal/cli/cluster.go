@@ -9,14 +9,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/input"
 	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/internal/scheme"
 )
 
 // listPageSize is how many objects one list request of a live cluster
@@ -60,13 +59,7 @@ func (f *clusterFlags) client() (client.Reader, string, error) {
 }
 
 // clusterScheme knows what reach reads from a cluster.
-var clusterScheme = func() *k8sruntime.Scheme {
-	s := k8sruntime.NewScheme()
-	utilruntime.Must(corev1.AddToScheme(s))
-	utilruntime.Must(networkingv1.AddToScheme(s))
-	utilruntime.Must(tierwallv1alpha1.AddToScheme(s))
-	return s
-}()
+var clusterScheme = scheme.New()
 
 // readCluster reads the Namespaces, Pods, NetworkPolicies and AppIsolations
 // of the whole cluster, page by page, telling its progress on stderr. A
