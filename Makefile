@@ -54,6 +54,14 @@ vet: ## Run go vet.
 lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run
 
+.PHONY: lint-fix
+lint-fix: golangci-lint ## Run golangci-lint and apply the fixes it can make.
+	$(GOLANGCI_LINT) run --fix
+
+.PHONY: lint-config
+lint-config: golangci-lint ## Check .golangci.yml against golangci-lint's schema.
+	$(GOLANGCI_LINT) config verify
+
 .PHONY: verify
 verify: manifests generate fmt ## Regenerate code and manifests and tidy go.mod; fail if anything changed.
 	go mod tidy -diff
@@ -106,6 +114,25 @@ run: manifests generate ## Run the manager against the cluster of the current ku
 .PHONY: docker-build
 docker-build: ## Build the manager image IMG (needs a container engine).
 	$(CONTAINER_TOOL) build -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the manager image IMG.
+	$(CONTAINER_TOOL) push $(IMG)
+
+# PLATFORMS are the platforms docker-buildx builds the manager image for
+# (make docker-buildx IMG=myregistry/tierwall:0.1.0). It needs docker buildx
+# with BuildKit, and pushes to IMG's registry. Unlike kubebuilder's scaffold
+# it builds from the Dockerfile itself, without a Dockerfile.cross: the
+# Dockerfile's builder stage already runs on --platform=$BUILDPLATFORM and
+# cross-compiles for TARGETOS/TARGETARCH. A failed build fails the target
+# (kubebuilder's ignores it) after the builder is removed.
+PLATFORMS ?= linux/arm64,linux/amd64,linux/s390x,linux/ppc64le
+.PHONY: docker-buildx
+docker-buildx: ## Build and push the manager image IMG for every platform in PLATFORMS.
+	- $(CONTAINER_TOOL) buildx create --name tierwall-builder
+	$(CONTAINER_TOOL) buildx use tierwall-builder
+	$(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) --tag $(IMG) -f Dockerfile . || rc=$$?; \
+		$(CONTAINER_TOOL) buildx rm tierwall-builder; exit $${rc:-0}
 
 .PHONY: build-installer
 build-installer: manifests kustomize ## Write dist/install.yaml: everything `make deploy` installs, in one file, with image IMG.

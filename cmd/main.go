@@ -6,29 +6,24 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/controllers"
+	"github.com/tierwall/tierwall/internal/scheme"
+	// The +kubebuilder:scaffold markers show `kubebuilder create api` and
+	// `create webhook` where to add imports and controller setups (scheme
+	// registrations go to internal/scheme); keep them in place when editing
+	// this file.
+	// +kubebuilder:scaffold:imports
 )
-
-var scheme = runtime.NewScheme()
-
-func init() {
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(tierwallv1alpha1.AddToScheme(scheme))
-}
 
 func main() {
 	var (
@@ -41,6 +36,7 @@ func main() {
 		renewDeadline          time.Duration
 		retryPeriod            time.Duration
 		concurrent             int
+		observableNamespaces   []string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "The address the Prometheus metrics endpoint binds to (use :8080 with --metrics-secure=false); 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, only to clients the API server authenticates and authorizes to GET /metrics; false serves plain HTTP to anyone.")
@@ -51,7 +47,10 @@ func main() {
 	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader retries renewing the Lease before it gives up leading and exits; shorter than the lease duration.")
 	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to take, and the leader to renew, the Lease; shorter than the renew deadline.")
 	flag.DurationVar(&gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "How long in-flight reconciles may take to finish on shutdown.")
-	flag.IntVar(&concurrent, "concurrent", 4, "The number of AppIsolations reconciled at once.")
+	flag.IntVar(&concurrent, "concurrent", controllers.DefaultMaxConcurrentReconciles, "How many AppIsolations reconcile at once.")
+	flag.Func("observable-namespaces", "Comma-separated namespaces, besides an AppIsolation's own, whose pods its status and events may count and name (default kube-system; \"\" for none).",
+		func(s string) error { observableNamespaces = splitList(s); return nil })
+	observableNamespaces = []string{"kube-system"}
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -76,7 +75,7 @@ func main() {
 		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                  scheme,
+		Scheme:                  scheme.New(),
 		Metrics:                 metrics,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
@@ -94,21 +93,21 @@ func main() {
 		RenewDeadline:           &renewDeadline,
 		RetryPeriod:             &retryPeriod,
 		GracefulShutdownTimeout: &gracefulShutdown,
-		// Managed fields are never read; dropping them halves the cache.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                   controllers.CacheOptions(),
 	})
 	if err != nil {
 		log.Error(err, "Unable to create the manager")
 		os.Exit(1)
 	}
-	if err := (&controllers.AppIsolationReconciler{
-		Client:                  mgr.GetClient(),
-		Recorder:                mgr.GetEventRecorder(controllers.ControllerName),
+	if err := controllers.Setup(mgr, controllers.Options{
 		MaxConcurrentReconciles: concurrent,
-	}).SetupWithManager(mgr); err != nil {
+		ObservableNamespaces:    observableNamespaces,
+	}); err != nil {
 		log.Error(err, "Unable to set up the AppIsolation controller")
 		os.Exit(1)
 	}
+	// +kubebuilder:scaffold:builder
+
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "Unable to set up the health check")
 		os.Exit(1)
@@ -122,4 +121,15 @@ func main() {
 		log.Error(err, "The manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

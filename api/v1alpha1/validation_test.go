@@ -561,7 +561,7 @@ func checkValidationDoc(printed []string) {
 	for _, m := range regexp.MustCompile("`((?:spec|metadata)[^`]*?: [^`]*)`").FindAllStringSubmatch(string(data), -1) {
 		quoted = append(quoted, m[1])
 	}
-	for _, line := range strings.Split(string(data), "\n") {
+	for line := range strings.SplitSeq(string(data), "\n") {
 		if strings.HasPrefix(line, "The AppIsolation ") || strings.HasPrefix(line, "* ") {
 			quoted = append(quoted, strings.TrimPrefix(line, "* "))
 		}

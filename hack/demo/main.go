@@ -27,7 +27,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -83,14 +82,12 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                  controllers.CacheOptions(),
 	})
 	if err != nil {
 		return err
 	}
-	if err := (&controllers.AppIsolationReconciler{
-		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(controllers.ControllerName),
-	}).SetupWithManager(mgr); err != nil {
+	if err := controllers.Setup(mgr, controllers.Options{ObservableNamespaces: []string{"kube-system"}}); err != nil {
 		return err
 	}
 	mgrCtx, stopManager := context.WithCancel(ctx)
@@ -136,18 +133,18 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 	if err := c.List(ctx, &generated, client.InNamespace(appNamespace)); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n# The NetworkPolicies tierwall generated (kubectl get networkpolicies -n %s -o yaml)\n", appNamespace)
+	_, _ = fmt.Fprintf(out, "\n# The NetworkPolicies tierwall generated (kubectl get networkpolicies -n %s -o yaml)\n", appNamespace)
 	for i := range generated.Items {
 		if err := printPolicy(out, &generated.Items[i]); err != nil {
 			return err
 		}
 	}
 
-	fmt.Fprintf(out, "\n# In short: who may talk to whom, as declared\n")
+	_, _ = fmt.Fprintf(out, "\n# In short: who may talk to whom, as declared\n")
 	for _, line := range app.Status.Connectivity {
-		fmt.Fprintf(out, "  %s\n", line)
+		_, _ = fmt.Fprintf(out, "  %s\n", line)
 	}
-	fmt.Fprintf(out, "  Everything else to or from the governed pods (%s in %s) is denied.\n",
+	_, _ = fmt.Fprintf(out, "  Everything else to or from the governed pods (%s in %s) is denied.\n",
 		metav1.FormatLabelSelector(app.Spec.PodSelector), app.Namespace)
 	if err := printReachability(ctx, out, c, pods); err != nil {
 		return err
@@ -161,13 +158,13 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nThe control plane and the operator keep running. Explore with:\n\n  export KUBECONFIG=%s\n  kubectl get appisolations -A\n  kubectl get networkpolicies -n %s\n\nPress Ctrl-C to stop.\n", kubeconfig, appNamespace)
+	_, _ = fmt.Fprintf(out, "\nThe control plane and the operator keep running. Explore with:\n\n  export KUBECONFIG=%s\n  kubectl get appisolations -A\n  kubectl get networkpolicies -n %s\n\nPress Ctrl-C to stop.\n", kubeconfig, appNamespace)
 	<-ctx.Done()
 	return nil
 }
 
 func step(out io.Writer, format string, args ...any) {
-	fmt.Fprintf(out, "==> "+format+"\n", args...)
+	_, _ = fmt.Fprintf(out, "==> "+format+"\n", args...)
 }
 
 func relative(path string) string {
@@ -213,7 +210,7 @@ func printPolicy(out io.Writer, p *networkingv1.NetworkPolicy) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "---\n%s", data)
+	_, _ = fmt.Fprintf(out, "---\n%s", data)
 	return nil
 }
 
@@ -233,21 +230,21 @@ func printReachability(ctx context.Context, out io.Writer, c client.Client, pods
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n# The proof: every pod pair and destination port, evaluated over the policies in the cluster\n")
+	_, _ = fmt.Fprintf(out, "\n# The proof: every pod pair and destination port, evaluated over the policies in the cluster\n")
 	_, err = out.Write(cli.FlowsTable(state.Pods, slices.Collect(evaluator.Flows())))
 	return err
 }
 
 func printStatus(out io.Writer, app *tierwallv1alpha1.AppIsolation) {
-	fmt.Fprintf(out, "\n# What the AppIsolation reports (kubectl get appisolation %s -n %s -o yaml)\n", app.Name, app.Namespace)
+	_, _ = fmt.Fprintf(out, "\n# What the AppIsolation reports (kubectl get appisolation %s -n %s -o yaml)\n", app.Name, app.Namespace)
 	for _, t := range app.Status.Tiers {
-		fmt.Fprintf(out, "  tier %-10s selects %d pod(s)\n", t.Name, t.Pods)
+		_, _ = fmt.Fprintf(out, "  tier %-10s selects %d pod(s)\n", t.Name, t.Pods)
 	}
 	for _, c := range app.Status.IngressControllers {
-		fmt.Fprintf(out, "  ingress controller %s matches %d pod(s)\n", c.Name, c.Pods)
+		_, _ = fmt.Fprintf(out, "  ingress controller %s matches %d pod(s)\n", c.Name, c.Pods)
 	}
 	for _, c := range app.Status.Conditions {
-		fmt.Fprintf(out, "  %s=%s (%s): %s\n", c.Type, c.Status, c.Reason, c.Message)
+		_, _ = fmt.Fprintf(out, "  %s=%s (%s): %s\n", c.Type, c.Status, c.Reason, c.Message)
 	}
 }
 

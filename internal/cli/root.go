@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -42,9 +43,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
-	var failed *failure
-	if errors.As(err, &failed) {
-		for _, line := range strings.Split(failed.err.Error(), "\n") {
+	if failed, ok := errors.AsType[*failure](err); ok {
+		for line := range strings.SplitSeq(failed.err.Error(), "\n") {
 			_, _ = fmt.Fprintf(stderr, "error: %s\n", line)
 		}
 		return ExitFailure
@@ -174,8 +174,7 @@ func (f *inputFlags) read(cmd *cobra.Command, s *streams, kinds ...string) (*inp
 // unwrapPathError drops the operation and path of an *os.PathError, which
 // the message already names.
 func unwrapPathError(err error) error {
-	var pathErr *os.PathError
-	if errors.As(err, &pathErr) {
+	if pathErr, ok := errors.AsType[*os.PathError](err); ok {
 		return pathErr.Err
 	}
 	return err
@@ -183,10 +182,8 @@ func unwrapPathError(err error) error {
 
 // oneOf checks the value of a flag with a fixed set of values.
 func oneOf(flag, value string, allowed ...string) error {
-	for _, a := range allowed {
-		if value == a {
-			return nil
-		}
+	if slices.Contains(allowed, value) {
+		return nil
 	}
 	return fmt.Errorf("invalid --%s %q: use one of %s", flag, value, strings.Join(allowed, ", "))
 }

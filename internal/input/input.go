@@ -467,8 +467,7 @@ func (d *document) decodeStrict(j []byte, obj any, path, where string) []error {
 	errs := make([]error, 0, len(strict))
 	for _, e := range strict {
 		line := d.line
-		var fe kjson.FieldError
-		if errors.As(e, &fe) {
+		if fe, ok := errors.AsType[kjson.FieldError](e); ok {
 			line = d.lineOf(join(path, fe.FieldPath()))
 		}
 		errs = append(errs, d.at(line, "%s: %v", where, e))

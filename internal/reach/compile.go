@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -170,12 +171,7 @@ func (b *ipBlock) contains(ip netip.Addr) bool {
 }
 
 func (b *ipBlock) containsAny(ips []netip.Addr) bool {
-	for _, ip := range ips {
-		if b.contains(ip) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(ips, b.contains)
 }
 
 // compiler turns NetworkPolicies into policies, computing pod sets once per distinct

@@ -2,6 +2,7 @@ package reach_test
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -141,12 +142,8 @@ func newWorld(r *rand.Rand) *world {
 	}
 	with := func(extra map[string]string) map[string]string {
 		l := map[string]string{}
-		for k, v := range governedLabels {
-			l[k] = v
-		}
-		for k, v := range extra {
-			l[k] = v
-		}
+		maps.Copy(l, governedLabels)
+		maps.Copy(l, extra)
 		return l
 	}
 	for i := range tiers {
@@ -220,10 +217,8 @@ func (w *world) allowed(src, dst *corev1.Pod, cp corev1.ContainerPort) bool {
 			if !portDeclared(t, cp) {
 				continue
 			}
-			for _, peer := range t.AllowFrom {
-				if fromSource(peer) {
-					return true
-				}
+			if slices.ContainsFunc(t.AllowFrom, fromSource) {
+				return true
 			}
 		}
 		return false

@@ -45,6 +45,7 @@ import (
 	"cmp"
 	"fmt"
 	"iter"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -239,7 +240,7 @@ func New(s State) (*Evaluator, error) {
 		np := &s.Policies[i]
 		p, err := c.compile(np)
 		if err != nil {
-			return nil, fmt.Errorf("invalid NetworkPolicy %s/%s: %w", np.Namespace, np.Name, err)
+			return nil, &PolicyError{Namespace: np.Namespace, Name: np.Name, Err: err}
 		}
 		if seen[p.key] {
 			return nil, fmt.Errorf("duplicate NetworkPolicy %s", p.key)
@@ -495,9 +496,7 @@ func (e *Evaluator) allowedBy(pols []int32, ingress bool, peer, dst *endpoint, p
 // control plane sets on every namespace.
 func NamespaceLabels(name string, own map[string]string) labels.Set {
 	l := labels.Set{}
-	for k, v := range own {
-		l[k] = v
-	}
+	maps.Copy(l, own)
 	if _, ok := l[corev1.LabelMetadataName]; !ok {
 		l[corev1.LabelMetadataName] = name
 	}
@@ -552,3 +551,17 @@ func newPodInfo(p *corev1.Pod, nsLabels labels.Set) podInfo {
 	})
 	return pi
 }
+
+// PolicyError says which NetworkPolicy the evaluator cannot read, and why.
+type PolicyError struct {
+	// Namespace and Name identify the policy.
+	Namespace, Name string
+	// Err is the problem, naming the field.
+	Err error
+}
+
+func (e *PolicyError) Error() string {
+	return fmt.Sprintf("invalid NetworkPolicy %s/%s: %v", e.Namespace, e.Name, e.Err)
+}
+
+func (e *PolicyError) Unwrap() error { return e.Err }

@@ -275,7 +275,7 @@ type prefixWriter string
 func (p prefixWriter) Write(data []byte) (int, error) {
 	for _, line := range strings.SplitAfter(string(data), "\n") {
 		if line != "" {
-			fmt.Fprintf(GinkgoWriter, "[%s] %s", string(p), line)
+			_, _ = fmt.Fprintf(GinkgoWriter, "[%s] %s", string(p), line)
 		}
 	}
 	return len(data), nil
