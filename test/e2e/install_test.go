@@ -324,18 +324,21 @@ spec:
 		var events struct {
 			Items []struct {
 				Reason              string `json:"reason"`
+				Note                string `json:"note"`
 				ReportingController string `json:"reportingController"`
 			} `json:"items"`
 		}
 		Expect(json.Unmarshal([]byte(out), &events)).To(Succeed())
-		reasons := map[string]bool{}
+		var changes []string
 		for _, e := range events.Items {
-			if e.ReportingController == "tierwall" {
-				reasons[e.Reason] = true
+			if e.ReportingController == "tierwall" && e.Reason == tierwallv1alpha1.PoliciesChangedReason {
+				changes = append(changes, e.Note)
 			}
 		}
-		Expect(reasons).To(HaveKey(tierwallv1alpha1.PolicyCreatedReason))
-		Expect(reasons).To(HaveKey(tierwallv1alpha1.PolicyDeletedReason))
+		// One event per reconcile that wrote: creates, then the deletion of
+		// the database tier's policy.
+		Expect(changes).To(ContainElement(HavePrefix("NetworkPolicies created ")))
+		Expect(changes).To(ContainElement(ContainSubstring("deleted wordpress-tier-database")))
 		expectNoForbidden(managers)
 	})
 
