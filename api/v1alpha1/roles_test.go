@@ -83,7 +83,8 @@ var _ = Describe("The user roles config/rbac ships", func() {
 		alice := bind(install("appisolation_editor_role.yaml"), "alice", namespace)
 
 		app := wordpress(namespace)
-		Expect(alice.Create(ctx, app)).To(Succeed())
+		// The API server's RBAC cache learns of the binding shortly.
+		Eventually(func() error { return alice.Create(ctx, app) }).Should(Succeed())
 		Expect(alice.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
 		app.Spec.Mode = tierwallv1alpha1.ModeDryRun
 		Expect(alice.Update(ctx, app)).To(Succeed())
@@ -106,7 +107,9 @@ var _ = Describe("The user roles config/rbac ships", func() {
 		app := wordpress(namespace)
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
 
-		Expect(bob.Get(ctx, client.ObjectKeyFromObject(app), &tierwallv1alpha1.AppIsolation{})).To(Succeed())
+		Eventually(func() error {
+			return bob.Get(ctx, client.ObjectKeyFromObject(app), &tierwallv1alpha1.AppIsolation{})
+		}).Should(Succeed())
 		Expect(bob.List(ctx, &tierwallv1alpha1.AppIsolationList{}, client.InNamespace(namespace))).To(Succeed())
 		Expect(apierrors.IsForbidden(bob.Create(ctx, wordpress(namespace, func(a *tierwallv1alpha1.AppIsolation) {
 			a.Name = "another"
