@@ -287,14 +287,7 @@ func (o origins) explanationJSON(x reach.Explanation) *explanationJSON {
 
 // explainJSON writes the explanation of one flow as a JSON object.
 func explainJSON(q flowQuery, x reach.Explanation, o origins) ([]byte, error) {
-	out := struct {
-		From     string           `json:"from"`
-		To       string           `json:"to"`
-		Port     int32            `json:"port"`
-		Protocol corev1.Protocol  `json:"protocol"`
-		Allowed  bool             `json:"allowed"`
-		Why      *explanationJSON `json:"why"`
-	}{q.fromName, q.toName, q.port, q.protocol, x.Verdict.Allowed, o.explanationJSON(x)}
+	out := flowJSON{From: q.fromName, To: q.toName, Port: q.port, Protocol: q.protocol, Allowed: x.Verdict.Allowed, Why: o.explanationJSON(x)}
 	data, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("failed to write the explanation: %w", err)
