@@ -11,6 +11,7 @@ package graph
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -118,7 +119,7 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 			b.edge(cluster.ID, b.node(fmt.Sprintf("dns %q", n.Label), "dns", n, &others), fmt.Sprintf("%d/UDP, %d/TCP", render.DNSPort, render.DNSPort))
 		}
 	}
-	b.g.Nodes = append(ingress, others...)
+	b.g.Nodes = slices.Concat(ingress, others)
 	return b.g
 }
 

@@ -144,8 +144,9 @@ func (r *Reader) Objects() *Objects { return &r.objs }
 // each an *Error, joined with errors.Join; the objects of the documents
 // without problems are kept.
 func (r *Reader) Read(file string, data []byte) error {
-	var errs []error
-	for _, doc := range splitDocuments(data) {
+	docs := splitDocuments(data)
+	errs := make([]error, 0, len(docs))
+	for _, doc := range docs {
 		doc.file = file
 		errs = append(errs, r.readDocument(doc)...)
 	}
@@ -473,8 +474,16 @@ func (d *document) decodeStrict(j []byte, obj any, path, where string) []error {
 		errs = append(errs, d.at(line, "%s: %v", where, e))
 	}
 	// The decoder reports fields in key order; the reader wants line order.
-	slices.SortStableFunc(errs, func(a, b error) int { return a.(*Error).Pos.Line - b.(*Error).Pos.Line })
+	slices.SortStableFunc(errs, func(a, b error) int { return errorLine(a) - errorLine(b) })
 	return errs
+}
+
+// errorLine is the line of an *Error, 0 for another error.
+func errorLine(err error) int {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Pos.Line
+	}
+	return 0
 }
 
 func join(path, field string) string {
