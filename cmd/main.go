@@ -5,33 +5,23 @@ package main
 import (
 	"flag"
 	"os"
+	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/controllers"
+	"github.com/tierwall/tierwall/internal/scheme"
 	// The +kubebuilder:scaffold markers show `kubebuilder create api` and
-	// `create webhook` where to add imports, scheme registrations and
-	// controller setups; keep them in place when editing this file.
+	// `create webhook` where to add imports and controller setups (scheme
+	// registrations go to internal/scheme); keep them in place when editing
+	// this file.
 	// +kubebuilder:scaffold:imports
 )
-
-var scheme = runtime.NewScheme()
-
-func init() {
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(tierwallv1alpha1.AddToScheme(scheme))
-	// +kubebuilder:scaffold:scheme
-}
 
 func main() {
 	var (
@@ -39,6 +29,8 @@ func main() {
 		leaderElect            bool
 		leaderElectionNS       string
 		gracefulShutdown       time.Duration
+		concurrent             int
+		observableNamespaces   []string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080",
 		"The address the Prometheus metrics endpoint binds to; 0 disables it.")
@@ -50,6 +42,12 @@ func main() {
 		"The namespace of the leader election Lease (default: the namespace the manager runs in).")
 	flag.DurationVar(&gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
 		"How long in-flight reconciles may take to finish on shutdown.")
+	flag.IntVar(&concurrent, "concurrent", controllers.DefaultMaxConcurrentReconciles,
+		"How many AppIsolations reconcile at once.")
+	flag.Func("observable-namespaces", "Comma-separated namespaces, besides an AppIsolation's own, "+
+		"whose pods its status and events may count and name (default kube-system; \"\" for none).",
+		func(s string) error { observableNamespaces = splitList(s); return nil })
+	observableNamespaces = []string{"kube-system"}
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -57,7 +55,7 @@ func main() {
 	log := ctrl.Log.WithName("setup")
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                  scheme,
+		Scheme:                  scheme.New(),
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
@@ -67,17 +65,16 @@ func main() {
 		// exits right after, so nothing reconciles twice.
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &gracefulShutdown,
-		// Managed fields are never read; dropping them halves the cache.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                         controllers.CacheOptions(),
 	})
 	if err != nil {
 		log.Error(err, "Unable to create the manager")
 		os.Exit(1)
 	}
-	if err := (&controllers.AppIsolationReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder(controllers.ControllerName),
-	}).SetupWithManager(mgr); err != nil {
+	if err := controllers.Setup(mgr, controllers.Options{
+		MaxConcurrentReconciles: concurrent,
+		ObservableNamespaces:    observableNamespaces,
+	}); err != nil {
 		log.Error(err, "Unable to set up the AppIsolation controller")
 		os.Exit(1)
 	}
@@ -96,4 +93,15 @@ func main() {
 		log.Error(err, "The manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

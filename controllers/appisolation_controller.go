@@ -4,6 +4,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -16,6 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -28,13 +30,28 @@ const FieldManager = "tierwall"
 // ControllerName names the controller in logs, metrics and events.
 const ControllerName = "tierwall"
 
+// Options tune the AppIsolation controller. The zero value is valid.
+type Options struct {
+	// MaxConcurrentReconciles is how many AppIsolations reconcile at once,
+	// so that one busy namespace does not hold up the others (default 4,
+	// like Flux's --concurrent).
+	MaxConcurrentReconciles int
+	// ObservableNamespaces are the namespaces, besides an AppIsolation's
+	// own, whose pods its status and events may count or name: typically
+	// kube-system, where ingress controllers and DNS run. Pods elsewhere
+	// are other tenants' business, and tierwall says nothing about them.
+	ObservableNamespaces []string
+}
+
 // AppIsolationReconciler reconciles an AppIsolation into NetworkPolicies and
 // reports in its status what is enforced and what the selectors match.
 type AppIsolationReconciler struct {
 	// Client reads from the manager's cache and writes to the API server.
 	client.Client
-	// Recorder emits an event for every change tierwall makes to a policy.
+	// Recorder emits events for policy writes and condition changes.
 	Recorder events.EventRecorder
+	// Options tune the controller.
+	Options
 }
 
 // +kubebuilder:rbac:groups=tierwall.dev,resources=appisolations,verbs=get;list;watch
@@ -56,40 +73,35 @@ func (r *AppIsolationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		// ownerReferences.
 		return ctrl.Result{}, nil
 	}
+	if err := r.markReconciling(ctx, app); err != nil {
+		return r.statusPatchFailed(err)
+	}
 
 	original := app.DeepCopy()
+	obs := &observedState{}
 	defer func() {
-		summarize(app, retErr)
-		r.warnOnNewFailure(original, app)
+		updateStatus(app, obs, retErr)
+		r.announceConditions(original, app)
 		if err := r.patchStatus(ctx, original, app); err != nil {
+			result, err = r.statusPatchFailed(err)
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
 	}()
 
-	observed, err := r.gather(ctx, app)
-	if err != nil {
+	if err := r.gather(ctx, app, obs); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.reconcilePolicies(ctx, app, observed); err != nil {
-		return ctrl.Result{}, err
-	}
-	setSelectorsMatchedCondition(app, observed.pods, observed.controllerPods)
-	setIsolatedCondition(app, observed.foreign)
-	return ctrl.Result{}, nil
+	return ctrl.Result{}, r.reconcilePolicies(ctx, app, obs)
 }
 
-// warnOnNewFailure emits a Warning event when Ready turns False or its
-// failure reason changes, once, not on every retry.
-func (r *AppIsolationReconciler) warnOnNewFailure(original, app *tierwallv1alpha1.AppIsolation) {
-	before := meta.FindStatusCondition(original.Status.Conditions, tierwallv1alpha1.ReadyCondition)
-	after := meta.FindStatusCondition(app.Status.Conditions, tierwallv1alpha1.ReadyCondition)
-	if r.Recorder == nil || after == nil || after.Status != metav1.ConditionFalse {
-		return
+// markReconciling sets Reconciling as soon as a new generation is seen, and
+// writes it at once, so that kstatus readers see the work start.
+func (r *AppIsolationReconciler) markReconciling(ctx context.Context, app *tierwallv1alpha1.AppIsolation) error {
+	original := app.DeepCopy()
+	if !setReconcilingCondition(app) {
+		return nil
 	}
-	if before != nil && before.Status == after.Status && before.Reason == after.Reason && before.Message == after.Message {
-		return
-	}
-	r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, after.Reason, "Reconcile", "%s", after.Message)
+	return r.patchStatus(ctx, original, app)
 }
 
 // patchStatus writes the status if, and only if, it changed: a write that
@@ -99,35 +111,67 @@ func (r *AppIsolationReconciler) patchStatus(ctx context.Context, original, app 
 		return nil
 	}
 	err := r.Status().Patch(ctx, app, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldManager))
-	if apierrors.IsNotFound(err) {
-		return nil
+	return client.IgnoreNotFound(err)
+}
+
+// statusPatchFailed handles a failed status write. A conflict only means
+// that the cache was behind the AppIsolation (another writer, or a
+// leader hand-over): retry shortly, quietly, instead of reporting an error.
+func (r *AppIsolationReconciler) statusPatchFailed(err error) (ctrl.Result, error) {
+	if apierrors.IsConflict(err) {
+		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
-	return err
+	return ctrl.Result{}, err
+}
+
+// announceConditions emits an event when Ready, SelectorsMatched or
+// Isolated turns False or changes its reason (Warning), and when one turns
+// True again (Normal): once per change, never on every retry.
+func (r *AppIsolationReconciler) announceConditions(original, app *tierwallv1alpha1.AppIsolation) {
+	if r.Recorder == nil {
+		return
+	}
+	for _, t := range append([]string{tierwallv1alpha1.ReadyCondition}, warningConditions...) {
+		before := meta.FindStatusCondition(original.Status.Conditions, t)
+		after := meta.FindStatusCondition(app.Status.Conditions, t)
+		if after == nil || (before != nil && before.Status == after.Status && before.Reason == after.Reason) {
+			continue
+		}
+		switch {
+		case after.Status == metav1.ConditionFalse:
+			r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, after.Reason, t, "%s", after.Message)
+		case after.Status == metav1.ConditionTrue && before != nil && before.Status == metav1.ConditionFalse:
+			r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, after.Reason, t, "%s", after.Message)
+		}
+	}
 }
 
 // SetupWithManager registers the reconciler: it watches AppIsolations, the
-// policies it owns (to repair drift), other policies (to report name
-// conflicts), and the metadata of pods and namespaces (to keep the status
-// true to what the selectors match).
+// policies it owns (to repair drift), every policy of a namespace (to
+// report name conflicts and foreign widening), and the metadata of pods and
+// namespaces (to keep the status true to what the selectors match).
 func (r *AppIsolationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
 		namespaceIndex, indexReferencedNamespaces); err != nil {
 		return err
 	}
+	concurrent := r.MaxConcurrentReconciles
+	if concurrent <= 0 {
+		concurrent = DefaultMaxConcurrentReconciles
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrent}).
 		For(&tierwallv1alpha1.AppIsolation{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&networkingv1.NetworkPolicy{}).
-		Watches(&networkingv1.NetworkPolicy{},
-			handler.EnqueueRequestsFromMapFunc(r.appIsolationsInNamespace),
-			builder.WithPredicates(notControlledByAppIsolation)).
-		Watches(&corev1.Pod{},
-			handler.EnqueueRequestsFromMapFunc(r.appIsolationsSeeing),
-			builder.OnlyMetadata,
-			builder.WithPredicates(labelsOrExistenceChanged)).
+		Watches(&networkingv1.NetworkPolicy{}, handler.EnqueueRequestsFromMapFunc(r.neighbours)).
+		Watches(&corev1.Pod{}, r.podHandler(), builder.OnlyMetadata).
 		Watches(&corev1.Namespace{},
 			handler.EnqueueRequestsFromMapFunc(r.appIsolationsReferencingNamespace),
 			builder.OnlyMetadata,
-			builder.WithPredicates(labelsOrExistenceChanged)).
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Complete(r)
 }
+
+// DefaultMaxConcurrentReconciles is Options.MaxConcurrentReconciles' default.
+const DefaultMaxConcurrentReconciles = 4

@@ -95,12 +95,18 @@ var _ = Describe("AppIsolation controller", func() {
 			g.Expect(c.Message).To(ContainSubstring("backup"))
 		}).Should(Succeed())
 
-		By("reading as Current under kstatus, and recording an event per policy")
+		By("showing the warning in kubectl get's WARNINGS column, and in one Warning event")
+		Eventually(func(g Gomega) {
+			g.Expect(get(app).Status.Warnings).To(Equal(tierwallv1alpha1.PodInNoTierReason))
+		}).Should(Succeed())
+
+		By("reading as Current under kstatus, and recording one event for the four policies it created")
 		Eventually(func(g Gomega) { g.Expect(kstatus(g, app)).To(Equal(status.CurrentStatus)) }).Should(Succeed())
 		Eventually(func(g Gomega) {
-			g.Expect(eventReasons(g, app)).To(HaveEach(Equal(tierwallv1alpha1.PolicyCreatedReason)))
-			g.Expect(eventReasons(g, app)).To(HaveLen(4))
+			g.Expect(eventReasons(g, app)).To(ConsistOf(tierwallv1alpha1.PoliciesChangedReason, tierwallv1alpha1.PodInNoTierReason))
 		}).Should(Succeed())
+		Expect(eventNotes(Default, app, tierwallv1alpha1.PoliciesChangedReason)).To(ConsistOf(
+			"NetworkPolicies created wordpress-tier-frontend, wordpress-tier-database, wordpress-dns, wordpress-default-deny"))
 	})
 
 	It("applies allows before the default-deny, and new allows before removing old ones", func() {
@@ -194,7 +200,8 @@ var _ = Describe("AppIsolation controller", func() {
 				g.Expect(p.Labels).To(HaveKeyWithValue("team", "dba"))
 			}).Should(Succeed())
 			Eventually(func(g Gomega) {
-				g.Expect(eventReasons(g, s.app)).To(ContainElement(tierwallv1alpha1.PolicyUpdatedReason))
+				g.Expect(eventNotes(g, s.app, tierwallv1alpha1.PoliciesChangedReason)).To(ContainElement(
+					"NetworkPolicies updated wordpress-tier-database"))
 			}).Should(Succeed())
 		})
 	})
@@ -237,13 +244,17 @@ var _ = Describe("AppIsolation controller", func() {
 			g.Expect(condition(g, s.app, tierwallv1alpha1.SelectorsMatchedCondition)).NotTo(BeNil())
 		}).Should(Succeed())
 		writes := len(calls.writes(s.app.Namespace))
-		reads := len(calls.in(s.app.Namespace))
+		reads := len(reconciles(s.app.Namespace))
 
-		By("triggering reconciles with pods the AppIsolation does not govern")
+		By("triggering reconciles with policies that select pods it does not govern")
 		for i := range 3 {
-			Expect(k8sClient.Create(ctx, fixtures.Pod(s.app.Namespace, fmt.Sprintf("unrelated-%d", i), map[string]string{"app": "other"}))).To(Succeed())
+			Expect(k8sClient.Create(ctx, &networkingv1.NetworkPolicy{
+				ObjectMeta: metav1.ObjectMeta{Namespace: s.app.Namespace, Name: fmt.Sprintf("unrelated-%d", i)},
+				Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "other"}},
+					PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}},
+			})).To(Succeed())
 		}
-		Eventually(func() int { return len(calls.in(s.app.Namespace)) }).Should(BeNumerically(">=", reads+3))
+		Eventually(func() int { return len(reconciles(s.app.Namespace)) }).Should(BeNumerically(">=", reads+3))
 		Consistently(func() []call { return calls.writes(s.app.Namespace)[writes:] }).Should(BeEmpty())
 	})
 

@@ -1,45 +1,47 @@
 package controllers
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/foreign"
+	"github.com/tierwall/tierwall/internal/graph"
 )
 
-// reasonedError carries the condition reason that describes an error.
-type reasonedError struct {
-	reason string
-	err    error
-}
-
-func (e *reasonedError) Error() string { return e.err.Error() }
-func (e *reasonedError) Unwrap() error { return e.err }
-
-// stalled is an error that retrying cannot fix: the reconcile stops backing
-// off and reports Stalled until the spec or the cluster changes.
-func stalled(reason string, err error) error {
-	return reconcile.TerminalError(&reasonedError{reason: reason, err: err})
-}
-
-// retryable is an error that may pass on retry, with the reason to report
-// meanwhile.
-func retryable(reason string, err error) error {
-	return &reasonedError{reason: reason, err: err}
-}
-
-// summarize sets the kstatus conditions (Ready, Reconciling, Stalled), the
-// tier count and observedGeneration from the outcome of a reconcile.
-// observedGeneration moves only on success or on a terminal failure.
-func summarize(app *tierwallv1alpha1.AppIsolation, err error) {
+// updateStatus sets every status field and condition from what the
+// reconcile observed and its outcome, on every reconcile, so that no
+// condition is left describing an older generation. A condition whose
+// inputs could not be read is Unknown. It is the only writer of the status.
+func updateStatus(app *tierwallv1alpha1.AppIsolation, obs *observedState, err error) {
 	app.Status.TierCount = int32(len(app.Spec.Tiers))
+	if obs.rendered != nil {
+		app.Status.Policies = make([]string, 0, len(obs.rendered))
+		for _, p := range obs.rendered {
+			app.Status.Policies = append(app.Status.Policies, p.Name)
+		}
+		app.Status.Connectivity = graph.Build(app).Sentences()
+	}
+	if obs.plan != nil && err == nil {
+		app.Status.PolicyCount = 0
+		if app.Spec.Mode != tierwallv1alpha1.ModeDryRun {
+			app.Status.PolicyCount = int32(len(obs.rendered))
+		}
+	}
+	setSelectorsMatchedCondition(app, obs)
+	setIsolatedCondition(app, obs.foreign)
+	setReadyConditions(app, err)
+	app.Status.Warnings = warnings(app)
+}
+
+// setReadyConditions sets the kstatus conditions (Ready, Reconciling,
+// Stalled) and observedGeneration from the outcome of a reconcile.
+// observedGeneration moves only on success or on a terminal failure.
+func setReadyConditions(app *tierwallv1alpha1.AppIsolation, err error) {
 	gen := app.Generation
 	set := func(condition string, status metav1.ConditionStatus, reason, message string) {
 		meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
@@ -58,7 +60,7 @@ func summarize(app *tierwallv1alpha1.AppIsolation, err error) {
 		meta.RemoveStatusCondition(&app.Status.Conditions, tierwallv1alpha1.ReconcilingCondition)
 		meta.RemoveStatusCondition(&app.Status.Conditions, tierwallv1alpha1.StalledCondition)
 		app.Status.ObservedGeneration = gen
-	case errors.Is(err, reconcile.TerminalError(nil)):
+	case isStalled(err):
 		reason, message := describe(err)
 		set(tierwallv1alpha1.ReadyCondition, metav1.ConditionFalse, reason, message)
 		set(tierwallv1alpha1.StalledCondition, metav1.ConditionTrue, reason, message)
@@ -73,33 +75,68 @@ func summarize(app *tierwallv1alpha1.AppIsolation, err error) {
 	}
 }
 
-// describe returns the condition reason and message for an error: the
-// reason it carries (ApplyFailed when it has none), and its message without
-// controller-runtime's "terminal error" prefix.
-func describe(err error) (reason, message string) {
-	if r, ok := errors.AsType[*reasonedError](err); ok {
-		return r.reason, r.err.Error()
+// setReconcilingCondition marks a new generation as being worked on, as
+// kstatus expects as soon as it is seen. It reports whether it changed the
+// status.
+func setReconcilingCondition(app *tierwallv1alpha1.AppIsolation) bool {
+	if app.Status.ObservedGeneration == app.Generation {
+		return false
 	}
-	return tierwallv1alpha1.ApplyFailedReason, err.Error()
+	c := meta.FindStatusCondition(app.Status.Conditions, tierwallv1alpha1.ReconcilingCondition)
+	if c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == app.Generation {
+		return false
+	}
+	meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
+		Type: tierwallv1alpha1.ReconcilingCondition, Status: metav1.ConditionTrue, Reason: tierwallv1alpha1.ProgressingReason,
+		Message: fmt.Sprintf("Reconciling generation %d", app.Generation), ObservedGeneration: app.Generation,
+	})
+	return true
+}
+
+// warningConditions are the conditions whose False status is a warning
+// about the app rather than a failure to apply its policies.
+var warningConditions = []string{tierwallv1alpha1.SelectorsMatchedCondition, tierwallv1alpha1.IsolatedCondition}
+
+// warnings joins the reasons of the warning conditions that are False.
+func warnings(app *tierwallv1alpha1.AppIsolation) string {
+	var reasons []string
+	for _, t := range warningConditions {
+		if c := meta.FindStatusCondition(app.Status.Conditions, t); c != nil && c.Status == metav1.ConditionFalse {
+			reasons = append(reasons, c.Reason)
+		}
+	}
+	return strings.Join(reasons, ",")
 }
 
 // maxNamed is how many objects a condition message names before it says
-// "and N more".
-const maxNamed = 5
+// "and N more": messages stay one readable sentence.
+const maxNamed = 3
+
+// unknown sets condition t to Unknown: its inputs could not be read.
+func unknown(app *tierwallv1alpha1.AppIsolation, t string) {
+	meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
+		Type: t, Status: metav1.ConditionUnknown, Reason: tierwallv1alpha1.NotObservedReason,
+		Message: "The pods and policies this condition depends on could not be read in the last reconcile", ObservedGeneration: app.Generation,
+	})
+}
 
 // setSelectorsMatchedCondition reports how many pods each tier and ingress
 // controller selects, and sets SelectorsMatched to False, naming the
 // objects, when a tier or controller selects no pods, a governed pod is in
-// no tier, or a pod is in several tiers. The selectors must be valid.
-func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, pods []metav1.PartialObjectMetadata, controllerPods map[string]int) {
+// no tier or in several, or an ingress controller runs on governed pods.
+func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, obs *observedState) {
+	if obs.pods == nil || obs.rendered == nil {
+		unknown(app, tierwallv1alpha1.SelectorsMatchedCondition)
+		return
+	}
 	governed := mustSelector(app.Spec.PodSelector, true)
 	tierSelectors := make([]labels.Selector, len(app.Spec.Tiers))
 	for i := range app.Spec.Tiers {
 		tierSelectors[i] = mustSelector(&app.Spec.Tiers[i].PodSelector, false)
 	}
 	counts := make([]int32, len(app.Spec.Tiers))
-	var inNoTier, inManyTiers []string
-	for _, pod := range pods {
+	var inNoTier, inManyTiers, governedControllers []string
+	for _, pod := range obs.pods {
 		set := labels.Set(pod.Labels)
 		if !governed.Matches(set) {
 			continue
@@ -117,6 +154,11 @@ func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, pods []met
 		case len(tiers) > 1:
 			inManyTiers = append(inManyTiers, fmt.Sprintf("%s (%s)", pod.Name, strings.Join(tiers, ", ")))
 		}
+		for _, c := range app.Spec.IngressControllers {
+			if c.Namespace == app.Namespace && mustSelector(c.PodSelector, true).Matches(set) {
+				governedControllers = append(governedControllers, fmt.Sprintf("%s (pod %s)", c.Name, pod.Name))
+			}
+		}
 	}
 
 	app.Status.Tiers = nil
@@ -129,11 +171,11 @@ func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, pods []met
 	}
 	app.Status.IngressControllers = nil
 	for _, c := range app.Spec.IngressControllers {
-		if c.Namespace == "" {
-			continue // selected by address only: there are no pods to count
+		n, observed := obs.controllerPods[c.Name]
+		if !observed {
+			continue // selected by address only, or in a namespace tierwall may not describe
 		}
-		n := int32(controllerPods[c.Name])
-		app.Status.IngressControllers = append(app.Status.IngressControllers, tierwallv1alpha1.SelectorStatus{Name: c.Name, Pods: n})
+		app.Status.IngressControllers = append(app.Status.IngressControllers, tierwallv1alpha1.SelectorStatus{Name: c.Name, Pods: int32(n)})
 		if n == 0 {
 			emptyControllers = append(emptyControllers, fmt.Sprintf("%s (namespace %s)", c.Name, c.Namespace))
 		}
@@ -141,17 +183,19 @@ func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, pods []met
 
 	// The first problem found names the reason; the message lists them all.
 	var reasons, messages []string
-	add := func(reason string, names []string, format string) {
+	add := func(reason string, names []string, what string) {
 		if len(names) > 0 {
 			reasons = append(reasons, reason)
-			messages = append(messages, fmt.Sprintf(format, nameList(names)))
+			messages = append(messages, what+": "+nameList(names))
 		}
 	}
-	add(tierwallv1alpha1.TierSelectsNoPodsReason, emptyTiers, "tiers that select no pods: %s")
+	add(tierwallv1alpha1.IngressControllerGovernedReason, governedControllers,
+		"ingress controllers on governed pods, whose egress the default-deny blocks")
+	add(tierwallv1alpha1.TierSelectsNoPodsReason, emptyTiers, "tiers that select no pods")
 	add(tierwallv1alpha1.IngressControllerSelectsNoPodsReason, emptyControllers,
-		"ingress controllers whose selector matches no pods, so no traffic from them is allowed: %s")
-	add(tierwallv1alpha1.PodInNoTierReason, inNoTier, "governed pods in no tier, allowed DNS only: %s")
-	add(tierwallv1alpha1.PodInMultipleTiersReason, inManyTiers, "pods in several tiers, allowed the union of their tiers: %s")
+		"ingress controllers that select no pods, so nothing is allowed from them")
+	add(tierwallv1alpha1.PodInNoTierReason, inNoTier, "governed pods in no tier, allowed DNS only")
+	add(tierwallv1alpha1.PodInMultipleTiersReason, inManyTiers, "pods in several tiers, allowed the union")
 	condition := metav1.Condition{
 		Type:               tierwallv1alpha1.SelectorsMatchedCondition,
 		Status:             metav1.ConditionTrue,
@@ -162,6 +206,33 @@ func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, pods []met
 	if len(reasons) > 0 {
 		condition.Status, condition.Reason = metav1.ConditionFalse, reasons[0]
 		condition.Message = capitalize(strings.Join(messages, "; "))
+	}
+	meta.SetStatusCondition(&app.Status.Conditions, condition)
+}
+
+// setIsolatedCondition reports whether other NetworkPolicies open the
+// governed pods beyond what the AppIsolation declares, naming each such
+// policy with one flow it opens. tierwall never modifies those policies.
+func setIsolatedCondition(app *tierwallv1alpha1.AppIsolation, findings *[]foreign.Finding) {
+	if findings == nil {
+		unknown(app, tierwallv1alpha1.IsolatedCondition)
+		return
+	}
+	condition := metav1.Condition{
+		Type:               tierwallv1alpha1.IsolatedCondition,
+		Status:             metav1.ConditionTrue,
+		Reason:             tierwallv1alpha1.NoForeignAccessReason,
+		Message:            "No other NetworkPolicy opens the governed pods beyond what this AppIsolation declares",
+		ObservedGeneration: app.Generation,
+	}
+	if len(*findings) > 0 {
+		described := make([]string, len(*findings))
+		for i, f := range *findings {
+			described[i] = f.String()
+		}
+		condition.Status, condition.Reason = metav1.ConditionFalse, tierwallv1alpha1.ForeignPolicyWidensAccessReason
+		condition.Message = fmt.Sprintf("Other NetworkPolicies open the governed pods beyond the declared tiers, "+
+			"which tierwall cannot take back: %s", nameList(described))
 	}
 	meta.SetStatusCondition(&app.Status.Conditions, condition)
 }
@@ -179,44 +250,4 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// mustSelector converts a selector that Render has already validated. A nil
-// selector matches everything when nilMatchesAll, nothing otherwise.
-func mustSelector(s *metav1.LabelSelector, nilMatchesAll bool) labels.Selector {
-	if s == nil {
-		if nilMatchesAll {
-			return labels.Everything()
-		}
-		return labels.Nothing()
-	}
-	selector, err := metav1.LabelSelectorAsSelector(s)
-	if err != nil {
-		return labels.Nothing()
-	}
-	return selector
-}
-
-// setIsolatedCondition reports whether other NetworkPolicies open the
-// governed pods beyond what the AppIsolation declares, naming each such
-// policy with one flow it opens. tierwall never modifies those policies.
-func setIsolatedCondition(app *tierwallv1alpha1.AppIsolation, findings []foreign.Finding) {
-	condition := metav1.Condition{
-		Type:               tierwallv1alpha1.IsolatedCondition,
-		Status:             metav1.ConditionTrue,
-		Reason:             tierwallv1alpha1.NoForeignAccessReason,
-		Message:            "No other NetworkPolicy opens the governed pods beyond what this AppIsolation declares",
-		ObservedGeneration: app.Generation,
-	}
-	if len(findings) > 0 {
-		described := make([]string, len(findings))
-		for i, f := range findings {
-			described[i] = f.String()
-		}
-		condition.Status, condition.Reason = metav1.ConditionFalse, tierwallv1alpha1.ForeignPolicyWidensAccessReason
-		condition.Message = fmt.Sprintf("Other NetworkPolicies open the governed pods beyond what this AppIsolation declares "+
-			"(NetworkPolicies add up, so tierwall cannot take that back, and does not modify them): %s. "+
-			"Narrow or delete them, or declare the access in the AppIsolation", nameList(described))
-	}
-	meta.SetStatusCondition(&app.Status.Conditions, condition)
 }

@@ -1,21 +1,32 @@
 package controllers
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/foreign"
+	"github.com/tierwall/tierwall/internal/plan"
+	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/test/fixtures"
 )
 
 // ignoreTimes leaves out what moves with the clock.
 var ignoreTimes = cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime")
 
-func TestSummarize(t *testing.T) {
+func TestSetReadyConditions(t *testing.T) {
 	const gen = 3
 	ready := func(status metav1.ConditionStatus, reason, message string) metav1.Condition {
 		return metav1.Condition{Type: tierwallv1alpha1.ReadyCondition, Status: status, Reason: reason, Message: message, ObservedGeneration: gen}
@@ -85,15 +96,12 @@ func TestSummarize(t *testing.T) {
 					Policies: []string{"a", "b", "c", "d"},
 				},
 			}
-			summarize(app, tt.err)
+			setReadyConditions(app, tt.err)
 			if diff := cmp.Diff(tt.want, app.Status.Conditions, ignoreTimes, cmpopts.SortSlices(func(a, b metav1.Condition) bool { return a.Type < b.Type })); diff != "" {
 				t.Errorf("conditions (-want +got):\n%s", diff)
 			}
 			if app.Status.ObservedGeneration != tt.wantObservedGe {
 				t.Errorf("observedGeneration = %d, want %d", app.Status.ObservedGeneration, tt.wantObservedGe)
-			}
-			if app.Status.TierCount != 2 {
-				t.Errorf("tierCount = %d, want 2", app.Status.TierCount)
 			}
 		})
 	}
@@ -141,12 +149,13 @@ func TestSetSelectorsMatchedCondition(t *testing.T) {
 			name:            "every problem at once, the first one giving the reason",
 			spec:            spec,
 			pods:            []metav1.PartialObjectMetadata{pod("wp", wp), pod("stray", map[string]string{"app": "wordpress"})},
+			controllerPods:  map[string]int{"traefik": 0},
 			wantTiers:       []tierwallv1alpha1.SelectorStatus{{Name: "frontend", Pods: 1}, {Name: "database", Pods: 0}},
 			wantControllers: []tierwallv1alpha1.SelectorStatus{{Name: "traefik", Pods: 0}},
 			wantStatus:      metav1.ConditionFalse,
 			wantReason:      tierwallv1alpha1.TierSelectsNoPodsReason,
-			wantMessage: "Tiers that select no pods: database; ingress controllers whose selector matches no pods, " +
-				"so no traffic from them is allowed: traefik (namespace kube-system); governed pods in no tier, allowed DNS only: stray",
+			wantMessage: "Tiers that select no pods: database; ingress controllers that select no pods, " +
+				"so nothing is allowed from them: traefik (namespace kube-system); governed pods in no tier, allowed DNS only: stray",
 		},
 		{
 			name: "a pod in two tiers",
@@ -161,7 +170,7 @@ func TestSetSelectorsMatchedCondition(t *testing.T) {
 			wantControllers: []tierwallv1alpha1.SelectorStatus{{Name: "traefik", Pods: 1}},
 			wantStatus:      metav1.ConditionFalse,
 			wantReason:      tierwallv1alpha1.PodInMultipleTiersReason,
-			wantMessage:     "Pods in several tiers, allowed the union of their tiers: wp (frontend, database)",
+			wantMessage:     "Pods in several tiers, allowed the union: wp (frontend, database)",
 		},
 		{
 			name: "many pods in no tier are named up to a limit",
@@ -176,13 +185,38 @@ func TestSetSelectorsMatchedCondition(t *testing.T) {
 			wantControllers: []tierwallv1alpha1.SelectorStatus{{Name: "traefik", Pods: 1}},
 			wantStatus:      metav1.ConditionFalse,
 			wantReason:      tierwallv1alpha1.PodInNoTierReason,
-			wantMessage:     "Governed pods in no tier, allowed DNS only: a, b, c, d, e and 2 more",
+			wantMessage:     "Governed pods in no tier, allowed DNS only: a, b, c and 4 more",
+		},
+		{
+			name: "an ingress controller on governed pods: its egress is denied",
+			spec: func() tierwallv1alpha1.AppIsolationSpec {
+				s := spec()
+				s.IngressControllers[0].Namespace = "dev"
+				s.IngressControllers[0].PodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "frontend"}}
+				return s
+			},
+			pods:            []metav1.PartialObjectMetadata{pod("wp", wp), pod("db", db)},
+			controllerPods:  map[string]int{"traefik": 1},
+			wantTiers:       []tierwallv1alpha1.SelectorStatus{{Name: "frontend", Pods: 1}, {Name: "database", Pods: 1}},
+			wantControllers: []tierwallv1alpha1.SelectorStatus{{Name: "traefik", Pods: 1}},
+			wantStatus:      metav1.ConditionFalse,
+			wantReason:      tierwallv1alpha1.IngressControllerGovernedReason,
+			wantMessage:     "Ingress controllers on governed pods, whose egress the default-deny blocks: traefik (pod wp)",
+		},
+		{
+			name:        "an ingress controller in a namespace tierwall may not observe is not counted",
+			spec:        spec,
+			pods:        []metav1.PartialObjectMetadata{pod("wp", wp), pod("db", db)},
+			wantTiers:   []tierwallv1alpha1.SelectorStatus{{Name: "frontend", Pods: 1}, {Name: "database", Pods: 1}},
+			wantStatus:  metav1.ConditionTrue,
+			wantReason:  tierwallv1alpha1.SelectorsMatchReason,
+			wantMessage: "Every tier and ingress controller selects pods, and every governed pod is in exactly one tier",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app := &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Generation: 2}, Spec: tt.spec()}
-			setSelectorsMatchedCondition(app, tt.pods, tt.controllerPods)
+			app := &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Namespace: "dev", Generation: 2}, Spec: tt.spec()}
+			setSelectorsMatchedCondition(app, &observedState{rendered: []networkingv1.NetworkPolicy{}, pods: tt.pods, controllerPods: tt.controllerPods})
 			if diff := cmp.Diff(tt.wantTiers, app.Status.Tiers); diff != "" {
 				t.Errorf("tiers (-want +got):\n%s", diff)
 			}
@@ -195,5 +229,117 @@ func TestSetSelectorsMatchedCondition(t *testing.T) {
 				t.Errorf("condition (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestSetReconcilingCondition(t *testing.T) {
+	reconciling := func(gen int64) []metav1.Condition {
+		return []metav1.Condition{{Type: tierwallv1alpha1.ReconcilingCondition, Status: metav1.ConditionTrue,
+			Reason: tierwallv1alpha1.ProgressingReason, Message: fmt.Sprintf("Reconciling generation %d", gen), ObservedGeneration: gen}}
+	}
+	tests := []struct {
+		name     string
+		observed int64
+		before   []metav1.Condition
+		want     []metav1.Condition
+		changed  bool
+	}{
+		{name: "generation already observed: nothing to say", observed: 3},
+		{name: "a new generation: Reconciling at once", observed: 2, want: reconciling(3), changed: true},
+		{name: "already said for this generation: no second write", observed: 2, before: reconciling(3), want: reconciling(3)},
+		{name: "said for an older generation: said again", observed: 1, before: reconciling(2), want: reconciling(3), changed: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Generation: 3},
+				Status: tierwallv1alpha1.AppIsolationStatus{ObservedGeneration: tt.observed, Conditions: tt.before}}
+			if got := setReconcilingCondition(app); got != tt.changed {
+				t.Errorf("changed = %v, want %v", got, tt.changed)
+			}
+			if diff := cmp.Diff(tt.want, app.Status.Conditions, ignoreTimes); diff != "" {
+				t.Errorf("conditions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSetIsolatedCondition(t *testing.T) {
+	finding := func(policy string) foreign.Finding {
+		return foreign.Finding{Policy: policy, From: "a pod in another namespace", To: "dev/mysql", Port: 3306, Protocol: corev1.ProtocolTCP}
+	}
+	tests := []struct {
+		name        string
+		findings    *[]foreign.Finding
+		wantStatus  metav1.ConditionStatus
+		wantReason  string
+		wantMessage string
+	}{
+		{"not evaluated: Unknown", nil, metav1.ConditionUnknown, tierwallv1alpha1.NotObservedReason,
+			"The pods and policies this condition depends on could not be read in the last reconcile"},
+		{"nothing opens the pods", &[]foreign.Finding{}, metav1.ConditionTrue, tierwallv1alpha1.NoForeignAccessReason,
+			"No other NetworkPolicy opens the governed pods beyond what this AppIsolation declares"},
+		{"policies open the pods: named, with a flow each, up to a limit",
+			&[]foreign.Finding{finding("a"), finding("b"), finding("c"), finding("d")}, metav1.ConditionFalse,
+			tierwallv1alpha1.ForeignPolicyWidensAccessReason,
+			"Other NetworkPolicies open the governed pods beyond the declared tiers, which tierwall cannot take back: " +
+				"NetworkPolicy a allows a pod in another namespace -> dev/mysql on 3306/TCP, " +
+				"NetworkPolicy b allows a pod in another namespace -> dev/mysql on 3306/TCP, " +
+				"NetworkPolicy c allows a pod in another namespace -> dev/mysql on 3306/TCP and 1 more"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Generation: 2}}
+			setIsolatedCondition(app, tt.findings)
+			want := []metav1.Condition{{Type: tierwallv1alpha1.IsolatedCondition, Status: tt.wantStatus,
+				Reason: tt.wantReason, Message: tt.wantMessage, ObservedGeneration: 2}}
+			if diff := cmp.Diff(want, app.Status.Conditions, ignoreTimes); diff != "" {
+				t.Errorf("condition (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The same cluster always yields the same status, whatever order the cache
+// returns pods in: a status that moves without a cluster change is a write,
+// and an Argo CD refresh.
+func TestUpdateStatusIsDeterministic(t *testing.T) {
+	app, err := fixtures.WordPress("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Generation = 1
+	rendered, err := render.Render(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pods []metav1.PartialObjectMetadata
+	for i := range 20 {
+		pods = append(pods, metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
+			Name: fmt.Sprintf("stray-%02d", i), Namespace: "dev", Labels: map[string]string{"app": "wordpress"}}})
+	}
+	statusOf := func(seed int64) []byte {
+		shuffled := slices.Clone(pods)
+		rand.New(rand.NewSource(seed)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		slices.SortFunc(shuffled, byName) // what listPodMetadata does at the read boundary
+		a := app.DeepCopy()
+		updateStatus(a, &observedState{rendered: rendered, plan: &plan.Plan{}, pods: shuffled, controllerPods: map[string]int{"traefik": 1},
+			foreign: &[]foreign.Finding{}}, nil)
+		for i := range a.Status.Conditions {
+			a.Status.Conditions[i].LastTransitionTime = metav1.Time{}
+		}
+		out, err := json.Marshal(a.Status)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want := statusOf(0)
+	for seed := int64(1); seed < 20; seed++ {
+		if got := statusOf(seed); !bytes.Equal(got, want) {
+			t.Fatalf("seed %d: status differs:\n%s\n%s", seed, got, want)
+		}
+	}
+	if !bytes.Contains(want, []byte(`"warnings":"TierSelectsNoPods"`)) || !bytes.Contains(want, []byte(`"policyCount":4`)) {
+		t.Errorf("status.warnings does not name the failing condition: %s", want)
 	}
 }

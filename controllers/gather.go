@@ -1,76 +1,111 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/foreign"
+	"github.com/tierwall/tierwall/internal/plan"
 	"github.com/tierwall/tierwall/internal/reach"
 	"github.com/tierwall/tierwall/internal/render"
 )
 
-// observedState is everything one reconcile reads, gathered before anything
-// is written so that the decisions that follow are pure functions of it.
+// observedState is what a reconcile read and decided, as far as it got.
+// updateStatus turns it into conditions: an input left nil could not be
+// read, and the conditions that depend on it say Unknown.
 type observedState struct {
-	// desired are the rendered policies, in apply order.
-	desired []networkingv1.NetworkPolicy
-	// policies are all the NetworkPolicies of the AppIsolation's namespace,
-	// by name.
-	policies map[string]*networkingv1.NetworkPolicy
-	// pods are the metadata of the pods of the AppIsolation's namespace.
+	// rendered are the policies the spec renders to, in apply order.
+	rendered []networkingv1.NetworkPolicy
+	// plan is the writes that make the namespace enforce them.
+	plan *plan.Plan
+	// pods are the pods of the AppIsolation's namespace, labels only,
+	// sorted by name.
 	pods []metav1.PartialObjectMetadata
-	// controllerPods counts, per ingress controller with a namespace, the pods
-	// its selector matches.
+	// controllerPods counts, per ingress controller whose pods tierwall may
+	// observe, the pods its selector matches.
 	controllerPods map[string]int
 	// foreign is what the other policies of the namespace open beyond the
-	// rendered ones, one example flow per policy.
-	foreign []foreign.Finding
+	// rendered ones, one example flow per policy; nil until evaluated.
+	foreign *[]foreign.Finding
 }
 
-// gather renders the spec and reads the cluster state the reconcile needs,
-// all from the manager's cache.
-func (r *AppIsolationReconciler) gather(ctx context.Context, app *tierwallv1alpha1.AppIsolation) (*observedState, error) {
-	desired, err := render.Render(app)
+// gather renders the spec, plans the writes and reads the cluster state the
+// status needs, all from the manager's cache, sorted so that the same
+// cluster always yields the same status.
+func (r *AppIsolationReconciler) gather(ctx context.Context, app *tierwallv1alpha1.AppIsolation, obs *observedState) error {
+	rendered, err := render.Render(app)
 	if err != nil {
-		return nil, stalled(tierwallv1alpha1.InvalidSpecReason, err)
+		return stalled(tierwallv1alpha1.InvalidSpecReason, err)
 	}
-	obs := &observedState{desired: desired, policies: map[string]*networkingv1.NetworkPolicy{}, controllerPods: map[string]int{}}
+	if err := checkSizes(rendered); err != nil {
+		return stalled(tierwallv1alpha1.InvalidSpecReason, err)
+	}
+	obs.rendered = rendered
 
 	var policies networkingv1.NetworkPolicyList
 	if err := r.List(ctx, &policies, client.InNamespace(app.Namespace)); err != nil {
-		return nil, fmt.Errorf("failed to list NetworkPolicies in namespace %s: %w", app.Namespace, err)
+		return fmt.Errorf("failed to list NetworkPolicies in namespace %s: %w", app.Namespace, err)
 	}
-	for i := range policies.Items {
-		obs.policies[policies.Items[i].Name] = &policies.Items[i]
-	}
+	p := plan.New(app, rendered, policies.Items)
+	obs.plan = &p
 
-	if obs.pods, err = r.listPodMetadata(ctx, client.InNamespace(app.Namespace)); err != nil {
-		return nil, err
+	pods, err := r.listPodMetadata(ctx, client.InNamespace(app.Namespace))
+	if err != nil {
+		return err
 	}
+	controllerPods := map[string]int{}
 	for _, c := range app.Spec.IngressControllers {
-		if c.Namespace == "" {
+		if c.Namespace == "" || !r.observable(app, c.Namespace) {
 			continue
 		}
-		selector := mustSelector(c.PodSelector, true)
-		pods, err := r.listPodMetadata(ctx, client.InNamespace(c.Namespace), client.MatchingLabelsSelector{Selector: selector})
+		matched, err := r.listPodMetadata(ctx, client.InNamespace(c.Namespace),
+			client.MatchingLabelsSelector{Selector: mustSelector(c.PodSelector, true)})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		obs.controllerPods[c.Name] = len(pods)
+		controllerPods[c.Name] = len(matched)
 	}
-	if obs.foreign, err = r.findForeignAccess(ctx, app, obs); err != nil {
-		return nil, err
+	obs.pods, obs.controllerPods = pods, controllerPods
+
+	findings, err := r.findForeignAccess(ctx, app, obs)
+	if err != nil {
+		return err
 	}
-	return obs, nil
+	obs.foreign = &findings
+	return nil
+}
+
+// maxPolicyBytes bounds the size of one rendered policy, well under the
+// API server's 3 MiB request limit and etcd's 1.5 MiB value limit, so that a
+// spec is refused whole, before the first write, instead of half-applied.
+const maxPolicyBytes = 1 << 20
+
+// checkSizes refuses a rendered set with a policy too large to store.
+func checkSizes(policies []networkingv1.NetworkPolicy) error {
+	for i := range policies {
+		if size := policies[i].Size(); size > maxPolicyBytes {
+			return fmt.Errorf("NetworkPolicy %s would be %d bytes, more than the %d the API server stores: shorten the selectors",
+				policies[i].Name, size, maxPolicyBytes)
+		}
+	}
+	return nil
+}
+
+// observable tells whether the status and events of app may name or count
+// pods in namespace: its own, and those the cluster admin declared
+// observable. Other tenants' pods are nobody's business.
+func (r *AppIsolationReconciler) observable(app *tierwallv1alpha1.AppIsolation, namespace string) bool {
+	return namespace == app.Namespace || slices.Contains(r.ObservableNamespaces, namespace)
 }
 
 // maxPeerNamespaces bounds how many other namespaces are searched for
@@ -78,15 +113,16 @@ func (r *AppIsolationReconciler) gather(ctx context.Context, app *tierwallv1alph
 const maxPeerNamespaces = 10
 
 // findForeignAccess evaluates the policies of the namespace that this
-// AppIsolation did not render, and returns what they open beyond the
-// rendered ones. Example sources and destinations are the pods of the
-// namespace and of the namespaces the other policies' peers select.
+// AppIsolation does not own, and returns what they open beyond the rendered
+// ones. Example sources and destinations are the pods of the namespace and
+// of the first namespaces, by name, that the other policies' peers select.
 func (r *AppIsolationReconciler) findForeignAccess(ctx context.Context, app *tierwallv1alpha1.AppIsolation, obs *observedState) ([]foreign.Finding, error) {
-	in := foreign.Input{Governed: mustSelector(app.Spec.PodSelector, true), Namespace: app.Namespace, Own: obs.desired}
-	for _, name := range slices.Sorted(maps.Keys(obs.policies)) {
-		if p := obs.policies[name]; !controlledBy(p, app) {
-			in.Others = append(in.Others, *p)
-		}
+	in := foreign.Input{
+		Governed:   mustSelector(app.Spec.PodSelector, true),
+		Namespace:  app.Namespace,
+		Own:        obs.rendered,
+		Others:     obs.plan.Others,
+		Observable: func(namespace string) bool { return r.observable(app, namespace) },
 	}
 	if len(in.Others) == 0 {
 		return nil, nil
@@ -96,6 +132,7 @@ func (r *AppIsolationReconciler) findForeignAccess(ctx context.Context, app *tie
 	if err := r.List(ctx, namespaces); err != nil {
 		return nil, fmt.Errorf("failed to list namespaces: %w", err)
 	}
+	slices.SortFunc(namespaces.Items, byName)
 	pods := obs.pods
 	searched := 0
 	for _, ns := range namespaces.Items {
@@ -108,7 +145,7 @@ func (r *AppIsolationReconciler) findForeignAccess(ctx context.Context, app *tie
 		if err != nil {
 			return nil, err
 		}
-		pods = append(pods, more...)
+		pods = append(slices.Clone(pods), more...)
 	}
 	for _, p := range pods {
 		in.Pods = append(in.Pods, corev1.Pod{ObjectMeta: p.ObjectMeta})
@@ -128,15 +165,9 @@ func (r *AppIsolationReconciler) findForeignAccess(ctx context.Context, app *tie
 func selectedByPeers(policies []networkingv1.NetworkPolicy, ns *metav1.PartialObjectMetadata) bool {
 	set := reach.NamespaceLabels(ns.Name, ns.Labels)
 	matches := func(peers []networkingv1.NetworkPolicyPeer) bool {
-		for _, peer := range peers {
-			if peer.NamespaceSelector == nil {
-				continue
-			}
-			if s, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector); err == nil && s.Matches(set) {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(peers, func(peer networkingv1.NetworkPolicyPeer) bool {
+			return peer.NamespaceSelector != nil && mustSelector(peer.NamespaceSelector, false).Matches(set)
+		})
 	}
 	for _, p := range policies {
 		for _, rule := range p.Spec.Ingress {
@@ -153,14 +184,36 @@ func selectedByPeers(policies []networkingv1.NetworkPolicy, ns *metav1.PartialOb
 	return false
 }
 
-// listPodMetadata lists pods from the metadata-only cache: tierwall needs
-// their labels, never their specs, and a large cluster must not cost the
-// operator gigabytes.
+// listPodMetadata lists pods, sorted by name, from the metadata-only cache:
+// tierwall needs their labels, never their specs, and a large cluster must
+// not cost the operator gigabytes.
 func (r *AppIsolationReconciler) listPodMetadata(ctx context.Context, opts ...client.ListOption) ([]metav1.PartialObjectMetadata, error) {
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
 	if err := r.List(ctx, list, opts...); err != nil {
 		return nil, fmt.Errorf("failed to list pods: %w", err)
 	}
+	slices.SortFunc(list.Items, byName)
 	return list.Items, nil
+}
+
+// byName orders objects by namespace, then name.
+func byName(a, b metav1.PartialObjectMetadata) int {
+	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
+
+// mustSelector converts a selector that Render has already validated. A nil
+// selector matches everything when nilMatchesAll, nothing otherwise.
+func mustSelector(s *metav1.LabelSelector, nilMatchesAll bool) labels.Selector {
+	if s == nil {
+		if nilMatchesAll {
+			return labels.Everything()
+		}
+		return labels.Nothing()
+	}
+	selector, err := metav1.LabelSelectorAsSelector(s)
+	if err != nil {
+		return labels.Nothing()
+	}
+	return selector
 }

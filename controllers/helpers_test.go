@@ -188,6 +188,19 @@ func eventReasons(g Gomega, app *tierwallv1alpha1.AppIsolation) []string {
 	return reasons
 }
 
+// eventNotes lists the notes of the events about app with reason.
+func eventNotes(g Gomega, app *tierwallv1alpha1.AppIsolation, reason string) []string {
+	var list eventsv1.EventList
+	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(app.Namespace))).To(Succeed())
+	var notes []string
+	for _, e := range list.Items {
+		if e.Regarding.Name == app.Name && e.Regarding.Kind == tierwallv1alpha1.AppIsolationKind && e.Reason == reason {
+			notes = append(notes, e.Note)
+		}
+	}
+	return notes
+}
+
 // haveCondition asserts that a fresh copy of app has the condition with
 // status want and, unless empty, reason; it returns the condition for more
 // checks.
@@ -199,4 +212,12 @@ func haveCondition(g Gomega, app *tierwallv1alpha1.AppIsolation, conditionType s
 		g.Expect(c.Reason).To(Equal(reason), "condition %s: %s", conditionType, c.Message)
 	}
 	return c
+}
+
+// reconciles lists the reconciles of AppIsolations in namespace: each
+// starts by listing the namespace's NetworkPolicies.
+func reconciles(namespace string) []call {
+	return slices.DeleteFunc(calls.in(namespace), func(c call) bool {
+		return c.Verb != "list" || c.Kind != "NetworkPolicyList"
+	})
 }

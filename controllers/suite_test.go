@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -71,13 +70,15 @@ var _ = BeforeSuite(func() {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                  CacheOptions(),
+		// The reconciler's API calls go through the recorder.
+		NewClient: func(cfg *rest.Config, opts client.Options) (client.Client, error) {
+			c, err := client.New(cfg, opts)
+			return calls.wrap(c), err
+		},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect((&AppIsolationReconciler{
-		Client:   calls.wrap(mgr.GetClient()),
-		Recorder: mgr.GetEventRecorder(ControllerName),
-	}).SetupWithManager(mgr)).To(Succeed())
+	Expect(Setup(mgr, Options{ObservableNamespaces: []string{"kube-system"}})).To(Succeed())
 
 	stopped := make(chan struct{})
 	go func() {

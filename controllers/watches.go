@@ -3,11 +3,13 @@ package controllers
 import (
 	"context"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
@@ -28,50 +30,82 @@ func indexReferencedNamespaces(obj client.Object) []string {
 	return namespaces
 }
 
-// appIsolationsInNamespace enqueues every AppIsolation in the namespace of
-// obj.
-func (r *AppIsolationReconciler) appIsolationsInNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
-	return r.appIsolations(ctx, client.InNamespace(obj.GetNamespace()))
-}
-
-// appIsolationsSeeing enqueues the AppIsolations whose selectors may match
-// the pod obj: those of its namespace, and those whose ingress controllers
-// run there.
-func (r *AppIsolationReconciler) appIsolationsSeeing(ctx context.Context, obj client.Object) []reconcile.Request {
-	return r.appIsolationsSeeingNamespace(ctx, obj.GetNamespace())
+// neighbours enqueues every AppIsolation in the namespace of a
+// NetworkPolicy: a policy any of them did not write can widen what their
+// pods may do, and one they did write can take a name another one needs.
+func (r *AppIsolationReconciler) neighbours(ctx context.Context, obj client.Object) []reconcile.Request {
+	return requests(r.appIsolations(ctx, client.InNamespace(obj.GetNamespace())))
 }
 
 // appIsolationsReferencingNamespace enqueues the AppIsolations that live in,
 // or select pods in, the namespace obj.
 func (r *AppIsolationReconciler) appIsolationsReferencingNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
-	return r.appIsolationsSeeingNamespace(ctx, obj.GetName())
+	return requests(r.appIsolationsSeeingNamespace(ctx, obj.GetName()))
 }
 
-func (r *AppIsolationReconciler) appIsolationsSeeingNamespace(ctx context.Context, namespace string) []reconcile.Request {
+// podHandler enqueues, for a pod created, deleted or relabelled, only the
+// AppIsolations whose selectors match its old or new labels: a label change
+// in a busy namespace must not wake every AppIsolation there.
+func (r *AppIsolationReconciler) podHandler() handler.EventHandler {
+	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], obj client.Object, sets ...labels.Set) {
+		for _, app := range r.appIsolationsSeeingNamespace(ctx, obj.GetNamespace()) {
+			if selectsAny(&app, obj.GetNamespace(), sets) {
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: app.Namespace, Name: app.Name}})
+			}
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.Object, e.Object.GetLabels())
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if labels.Equals(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()) {
+				return
+			}
+			enqueue(ctx, q, e.ObjectNew, e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.Object, e.Object.GetLabels())
+		},
+	}
+}
+
+// selectsAny tells whether app can see a pod of namespace with one of the
+// label sets: as a governed pod, or as one of its ingress controllers.
+func selectsAny(app *tierwallv1alpha1.AppIsolation, namespace string, sets []labels.Set) bool {
+	for _, set := range sets {
+		if app.Namespace == namespace && mustSelector(app.Spec.PodSelector, true).Matches(set) {
+			return true
+		}
+		for _, c := range app.Spec.IngressControllers {
+			if c.Namespace == namespace && mustSelector(c.PodSelector, true).Matches(set) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// appIsolationsSeeingNamespace lists the AppIsolations that live in, or
+// select pods in, namespace.
+func (r *AppIsolationReconciler) appIsolationsSeeingNamespace(ctx context.Context, namespace string) []tierwallv1alpha1.AppIsolation {
 	return append(r.appIsolations(ctx, client.InNamespace(namespace)),
 		r.appIsolations(ctx, client.MatchingFields{namespaceIndex: namespace})...)
 }
 
-func (r *AppIsolationReconciler) appIsolations(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+func (r *AppIsolationReconciler) appIsolations(ctx context.Context, opts ...client.ListOption) []tierwallv1alpha1.AppIsolation {
 	var list tierwallv1alpha1.AppIsolationList
 	if err := r.List(ctx, &list, opts...); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Failed to list AppIsolations to enqueue")
 		return nil
 	}
-	requests := make([]reconcile.Request, 0, len(list.Items))
-	for _, app := range list.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: app.Namespace, Name: app.Name}})
-	}
-	return requests
+	return list.Items
 }
 
-// notControlledByAppIsolation passes NetworkPolicies that no AppIsolation
-// controls; Owns() already watches the others.
-var notControlledByAppIsolation = predicate.NewPredicateFuncs(func(obj client.Object) bool {
-	ref := metav1.GetControllerOf(obj)
-	return ref == nil || ref.Kind != tierwallv1alpha1.AppIsolationKind || ref.APIVersion != tierwallv1alpha1.GroupVersion.String()
-})
-
-// labelsOrExistenceChanged passes creations, deletions and label changes:
-// the only changes of a pod or namespace that selectors can see.
-var labelsOrExistenceChanged = predicate.LabelChangedPredicate{}
+func requests(apps []tierwallv1alpha1.AppIsolation) []reconcile.Request {
+	out := make([]reconcile.Request, 0, len(apps))
+	for _, app := range apps {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: app.Namespace, Name: app.Name}})
+	}
+	return out
+}

@@ -282,13 +282,21 @@ type AppIsolationStatus struct {
 	Connectivity []string `json:"connectivity,omitempty"`
 
 	// PolicyCount is the number of NetworkPolicies tierwall enforces for this
-	// AppIsolation.
+	// AppIsolation: 0 in DryRun mode.
 	// +optional
-	PolicyCount int32 `json:"policyCount,omitempty"`
+	PolicyCount int32 `json:"policyCount"`
 
 	// TierCount is the number of tiers.
 	// +optional
-	TierCount int32 `json:"tierCount,omitempty"`
+	TierCount int32 `json:"tierCount"`
+
+	// Warnings lists, comma-separated, the reasons of the conditions that
+	// are False although the policies are applied (SelectorsMatched,
+	// Isolated): a selector that matches nothing, a pod in no tier, a
+	// foreign policy that opens the app. kubectl get shows it as WARNINGS;
+	// empty when there is nothing to warn about.
+	// +optional
+	Warnings string `json:"warnings,omitempty"`
 
 	// Tiers reports how many pods each tier selects.
 	// +listType=map
@@ -297,7 +305,10 @@ type AppIsolationStatus struct {
 	Tiers []SelectorStatus `json:"tiers,omitempty"`
 
 	// IngressControllers reports how many pods each ingress controller
-	// selector matches.
+	// selector matches, for controllers in the AppIsolation's own namespace
+	// and in the namespaces the cluster admin declared observable (the
+	// manager's --observable-namespaces): other namespaces' pods are not
+	// counted, so that a tenant learns nothing about them.
 	// +listType=map
 	// +listMapKey=name
 	// +optional
@@ -323,6 +334,7 @@ type SelectorStatus struct {
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
 // +kubebuilder:printcolumn:name="Tiers",type=integer,JSONPath=`.status.tierCount`
 // +kubebuilder:printcolumn:name="Policies",type=integer,JSONPath=`.status.policyCount`
+// +kubebuilder:printcolumn:name="Warnings",type=string,JSONPath=`.status.warnings`
 // +kubebuilder:printcolumn:name="Status",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: it is used as a label value on the generated policies",fieldPath=".metadata",reason=FieldValueInvalid

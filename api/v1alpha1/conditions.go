@@ -3,8 +3,13 @@ package v1alpha1
 // Condition types of an AppIsolation. Ready is always present; Reconciling
 // and Stalled follow kstatus and are present only while true.
 const (
-	// ReadyCondition is True when the cluster enforces what the spec declares
-	// (or, in DryRun mode, when the plan is computed and nothing is enforced).
+	// ReadyCondition is True when tierwall has applied exactly the
+	// NetworkPolicies the current generation renders (in DryRun mode: has
+	// computed them and enforces none). It says nothing about whether the
+	// selectors match the pods meant, or whether other policies widen
+	// access: SelectorsMatched and Isolated say that, and status.warnings
+	// (the WARNINGS column of kubectl get) lists their reasons while they
+	// are False.
 	ReadyCondition = "Ready"
 	// ReconcilingCondition is True while tierwall works towards a new
 	// generation.
@@ -54,14 +59,18 @@ const (
 	// ForeignPolicyWidensAccessReason: another policy opens the governed
 	// pods beyond the declared graph.
 	ForeignPolicyWidensAccessReason = "ForeignPolicyWidensAccess"
+	// IngressControllerGovernedReason: an ingress controller runs on pods
+	// this AppIsolation governs, so the default-deny blocks its egress and
+	// the declared flows from it are denied.
+	IngressControllerGovernedReason = "IngressControllerGoverned"
+	// NotObservedReason: the inputs a condition depends on could not be
+	// read in this reconcile; the condition is Unknown.
+	NotObservedReason = "NotObserved"
 )
 
 // Event reasons for side effects on NetworkPolicies.
 const (
-	// PolicyCreatedReason: tierwall created a NetworkPolicy.
-	PolicyCreatedReason = "Created"
-	// PolicyUpdatedReason: tierwall updated a NetworkPolicy.
-	PolicyUpdatedReason = "Updated"
-	// PolicyDeletedReason: tierwall deleted a NetworkPolicy.
-	PolicyDeletedReason = "Deleted"
+	// PoliciesChangedReason: tierwall created, updated or deleted
+	// NetworkPolicies; one event per reconcile names them all.
+	PoliciesChangedReason = "PoliciesChanged"
 )

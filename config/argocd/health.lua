@@ -10,7 +10,10 @@
 --   Progressing  no status yet, observedGeneration behind metadata.generation,
 --                Reconciling=True (a retryable error), or Ready Unknown
 --   Degraded     Stalled=True, or Ready=False while not reconciling
---   Healthy      Ready=True at the current generation
+--   Healthy      Ready=True at the current generation; status.warnings (a
+--                selector that matches nothing, a foreign policy that opens
+--                the app) is appended to the message, since tierwall's own
+--                policies are in force and nothing is left to wait for
 --
 -- Argo CD runs this without Lua's string library: only base and table
 -- functions are available.
@@ -80,6 +83,9 @@ end
 if ready.status == "True" then
   hs.status = "Healthy"
   hs.message = describe(ready)
+  if status.warnings ~= nil and status.warnings ~= "" then
+    hs.message = hs.message .. ". Warnings: " .. status.warnings .. " (see the conditions)"
+  end
   return hs
 end
 hs.status = "Degraded"

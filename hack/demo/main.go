@@ -27,7 +27,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -84,14 +83,12 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                  controllers.CacheOptions(),
 	})
 	if err != nil {
 		return err
 	}
-	if err := (&controllers.AppIsolationReconciler{
-		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(controllers.ControllerName),
-	}).SetupWithManager(mgr); err != nil {
+	if err := controllers.Setup(mgr, controllers.Options{ObservableNamespaces: []string{"kube-system"}}); err != nil {
 		return err
 	}
 	mgrCtx, stopManager := context.WithCancel(ctx)

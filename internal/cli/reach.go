@@ -9,10 +9,10 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/input"
+	"github.com/tierwall/tierwall/internal/plan"
 	"github.com/tierwall/tierwall/internal/reach"
 )
 
@@ -83,7 +83,7 @@ ipBlocks that match pod IPs (here they do).`,
 			}
 			e, err := reach.New(state)
 			if err != nil {
-				return fail(placeEvalError(err, objs))
+				return fail(placeEvalError(err, objs, state.Policies))
 			}
 			if len(state.Pods) == 0 {
 				s.note("the input holds no pods: there is nothing to evaluate")
@@ -141,65 +141,50 @@ func stateOf(s *streams, objs *input.Objects) (reach.State, error) {
 }
 
 // policiesAfter returns the policies in force once the operator has
-// reconciled apps: the input's policies, less those an AppIsolation of apps
-// controls, plus what apps render. Like the operator, it refuses to replace
-// a policy that has a rendered name but that the AppIsolation does not
-// control.
+// reconciled apps, as internal/plan decides it for the operator: per
+// AppIsolation, the namespace's policies it does not own, plus what it
+// renders. AppIsolations in DryRun mode are evaluated as if enforced. Like
+// the operator, it refuses to replace a policy that has a rendered name but
+// that the AppIsolation does not own.
 func policiesAfter(objs *input.Objects, apps []rendered) ([]networkingv1.NetworkPolicy, error) {
-	type key struct{ namespace, name string }
-	renderedBy := map[key]*tierwallv1alpha1.AppIsolation{}
-	var policies []networkingv1.NetworkPolicy
-	for _, r := range apps {
-		for _, p := range r.policies {
-			renderedBy[key{p.Namespace, p.Name}] = r.app
-			policies = append(policies, p)
-		}
-	}
+	policies := slices.Clone(objs.NetworkPolicies)
 	var errs []error
-	for _, p := range objs.NetworkPolicies {
-		if slices.ContainsFunc(apps, func(r rendered) bool { return controls(r.app, &p) }) {
-			continue
-		}
-		if app, ok := renderedBy[key{p.Namespace, p.Name}]; ok {
+	for _, r := range apps {
+		app := r.app.DeepCopy()
+		app.Spec.Mode = tierwallv1alpha1.ModeEnforce
+		p := plan.New(app, r.policies, policies)
+		for _, name := range p.Conflicts {
 			errs = append(errs, fmt.Errorf(
 				"%s: NetworkPolicy %s/%s is not controlled by AppIsolation %s (%s), which renders a policy of that name: the operator would not replace it and would report PolicyConflict; rename one of them, or leave the policy out of the input",
-				objs.Position(input.KindNetworkPolicy, p.Namespace, p.Name), p.Namespace, p.Name, app.Name,
+				objs.Position(input.KindNetworkPolicy, app.Namespace, name), app.Namespace, name, app.Name,
 				objs.Position(input.KindAppIsolation, app.Namespace, app.Name)))
-			continue
 		}
-		policies = append(policies, p)
+		policies = append(slices.DeleteFunc(policies, func(np networkingv1.NetworkPolicy) bool {
+			return np.Namespace == app.Namespace
+		}), p.InForce...)
 	}
 	return policies, errors.Join(errs...)
 }
 
-// controls tells whether app is the controller of policy. The operator
-// compares UIDs; an AppIsolation from a file usually has none, and then its
-// name decides.
-func controls(app *tierwallv1alpha1.AppIsolation, policy *networkingv1.NetworkPolicy) bool {
-	ref := metav1.GetControllerOf(policy)
-	if ref == nil || policy.Namespace != app.Namespace || ref.Kind != tierwallv1alpha1.AppIsolationKind ||
-		!strings.HasPrefix(ref.APIVersion, tierwallv1alpha1.GroupVersion.Group+"/") {
-		return false
-	}
-	if app.UID != "" && ref.UID != "" {
-		return ref.UID == app.UID
-	}
-	return ref.Name == app.Name
-}
-
 // placeEvalError adds to an error of reach.New the position of the policy it
-// names, or of the AppIsolation that rendered it.
-func placeEvalError(err error, objs *input.Objects) error {
-	msg := err.Error()
+// is about, or of the AppIsolation that rendered it.
+func placeEvalError(err error, objs *input.Objects, policies []networkingv1.NetworkPolicy) error {
+	var invalid *reach.PolicyError
+	if !errors.As(err, &invalid) {
+		return err
+	}
 	for _, p := range objs.NetworkPolicies {
-		if strings.HasPrefix(msg, "invalid NetworkPolicy "+p.Namespace+"/"+p.Name+":") {
+		if p.Namespace == invalid.Namespace && p.Name == invalid.Name {
 			return fmt.Errorf("%s: %w", objs.Position(input.KindNetworkPolicy, p.Namespace, p.Name), err)
 		}
 	}
-	for _, app := range objs.AppIsolations {
-		if strings.HasPrefix(msg, "invalid NetworkPolicy "+app.Namespace+"/"+app.Name+"-") {
+	for _, p := range policies {
+		if p.Namespace != invalid.Namespace || p.Name != invalid.Name {
+			continue
+		}
+		if app := p.Labels[tierwallv1alpha1.AppIsolationLabel]; app != "" {
 			return fmt.Errorf("%s: AppIsolation %s/%s renders a policy the API server would refuse (check the spec against the CRD, for example with kubectl apply --dry-run=server): %w",
-				objs.Position(input.KindAppIsolation, app.Namespace, app.Name), app.Namespace, app.Name, err)
+				objs.Position(input.KindAppIsolation, p.Namespace, app), p.Namespace, app, err)
 		}
 	}
 	return err

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	networkingv1 "k8s.io/api/networking/v1"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
@@ -94,7 +95,8 @@ spec:
 			for _, p := range policies {
 				got = append(got, describePolicy(&p))
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			// The order of policies means nothing to the evaluator.
+			if diff := cmp.Diff(tt.want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 				t.Errorf("policies (-want +got):\n%s", diff)
 			}
 		})

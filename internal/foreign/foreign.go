@@ -21,9 +21,9 @@ import (
 // that a rule with no peers opens. It is in TEST-NET-3 (RFC 5737).
 const ExternalAddress = "203.0.113.10"
 
-// anyPort stands for "every port" in flows that a rule with no ports opens:
-// a port no tier is likely to declare.
-const anyPort int32 = 1
+// probePort is the port tried, as an example, for a rule with no ports
+// (every port): one no tier is likely to declare.
+const probePort int32 = 1
 
 // maxCandidates bounds the example endpoints tried per peer.
 const maxCandidates = 20
@@ -44,6 +44,9 @@ type Input struct {
 	// policies' peers select: the sources and destinations to try. Labels
 	// are enough.
 	Pods []corev1.Pod
+	// Observable tells whether findings may name pods of a namespace; the
+	// others are described as "a pod in another namespace". Nil: all.
+	Observable func(namespace string) bool
 }
 
 // Finding is a policy that widens access, with one flow it opens that the
@@ -53,7 +56,8 @@ type Finding struct {
 	Policy string
 	// From and To are "namespace/pod", or an address outside the cluster.
 	From, To string
-	// Port and Protocol of the flow; Port 1 stands for "any port".
+	// Port and Protocol of the flow; Port is 0 when the policy opens every
+	// port.
 	Port     int32
 	Protocol corev1.Protocol
 }
@@ -61,7 +65,7 @@ type Finding struct {
 // String describes the finding for a condition message.
 func (f Finding) String() string {
 	port := fmt.Sprintf("%d/%s", f.Port, f.Protocol)
-	if f.Port == anyPort {
+	if f.Port == 0 {
 		port = "any port"
 	}
 	return fmt.Sprintf("NetworkPolicy %s allows %s -> %s on %s", f.Policy, f.From, f.To, port)
@@ -152,7 +156,11 @@ func (f *finder) firstOpened(policy string, ingress bool, r reach.RuleView, flow
 			if !v.Allowed || !slices.Contains(allowedBy, policy) || f.ownOnly.Check(from, to, port.port, port.protocol).Allowed {
 				continue
 			}
-			return Finding{Policy: policy[len(f.in.Namespace)+1:], From: describe(from), To: describe(to), Port: port.port, Protocol: port.protocol}, true
+			finding := Finding{Policy: policy[len(f.in.Namespace)+1:], From: f.describe(from), To: f.describe(to), Port: port.port, Protocol: port.protocol}
+			if port.any {
+				finding.Port = 0
+			}
+			return finding, true
 		}
 	}
 	return Finding{}, false
@@ -185,14 +193,16 @@ func (f *finder) examples(r reach.RuleView) []reach.Endpoint {
 type examplePort struct {
 	port     int32
 	protocol corev1.Protocol
+	// any is set when the rule opens every port, and port is an example.
+	any bool
 }
 
 // examplePorts returns one numeric port per entry (the start of a range);
 // named ports are skipped, since pods are known by their labels only. No
-// ports means every port: anyPort stands for it.
+// ports means every port: probePort stands for it.
 func examplePorts(ports []networkingv1.NetworkPolicyPort) []examplePort {
 	if len(ports) == 0 {
-		return []examplePort{{anyPort, corev1.ProtocolTCP}}
+		return []examplePort{{probePort, corev1.ProtocolTCP, true}}
 	}
 	var out []examplePort
 	for _, p := range ports {
@@ -202,17 +212,23 @@ func examplePorts(ports []networkingv1.NetworkPolicyPort) []examplePort {
 		}
 		switch {
 		case p.Port == nil:
-			out = append(out, examplePort{anyPort, protocol})
+			out = append(out, examplePort{probePort, protocol, true})
 		case p.Port.IntValue() > 0:
-			out = append(out, examplePort{int32(p.Port.IntValue()), protocol})
+			out = append(out, examplePort{int32(p.Port.IntValue()), protocol, false})
 		}
 	}
 	return out
 }
 
-func describe(e reach.Endpoint) string {
-	if e.Pod != nil {
+// describe names an endpoint, or only says where it is when its namespace
+// is not observable.
+func (f *finder) describe(e reach.Endpoint) string {
+	switch {
+	case e.Pod == nil:
+		return e.IP
+	case e.Pod.Namespace != f.in.Namespace && f.in.Observable != nil && !f.in.Observable(e.Pod.Namespace):
+		return "a pod in another namespace"
+	default:
 		return e.Pod.Namespace + "/" + e.Pod.Name
 	}
-	return e.IP
 }

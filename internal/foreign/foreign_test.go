@@ -56,9 +56,10 @@ func TestFind(t *testing.T) {
 	}
 	namespaces := []corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "monitoring", Labels: map[string]string{"team": "sre"}}}}
 	tests := []struct {
-		name   string
-		others []networkingv1.NetworkPolicy
-		want   []Finding
+		name       string
+		others     []networkingv1.NetworkPolicy
+		observable func(string) bool
+		want       []Finding
 	}{
 		{name: "no other policies", want: nil},
 		{
@@ -72,14 +73,14 @@ func TestFind(t *testing.T) {
 			name: "egress to everywhere for every pod",
 			others: []networkingv1.NetworkPolicy{policy("allow-all-egress", nil, []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}, nil,
 				[]networkingv1.NetworkPolicyEgressRule{{}})},
-			want: []Finding{{Policy: "allow-all-egress", From: ns + "/mysql", To: ExternalAddress, Port: 1, Protocol: corev1.ProtocolTCP}},
+			want: []Finding{{Policy: "allow-all-egress", From: ns + "/mysql", To: ExternalAddress, Port: 0, Protocol: corev1.ProtocolTCP}},
 		},
 		{
 			name: "a pod of the namespace that is not governed reaching the database",
 			others: []networkingv1.NetworkPolicy{policy("adminer", mysql, nil, []networkingv1.NetworkPolicyIngressRule{{
 				From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "adminer"}}}},
 			}}, nil)},
-			want: []Finding{{Policy: "adminer", From: ns + "/adminer", To: ns + "/mysql", Port: 1, Protocol: corev1.ProtocolTCP}},
+			want: []Finding{{Policy: "adminer", From: ns + "/adminer", To: ns + "/mysql", Port: 0, Protocol: corev1.ProtocolTCP}},
 		},
 		{
 			name: "monitoring scraping from another namespace, selected by label",
@@ -88,6 +89,15 @@ func TestFind(t *testing.T) {
 				Ports: tcp(9104),
 			}}, nil)},
 			want: []Finding{{Policy: "scrape", From: "monitoring/prometheus", To: ns + "/mysql", Port: 9104, Protocol: corev1.ProtocolTCP}},
+		},
+		{
+			name: "pods of a namespace the tenant may not observe are not named",
+			others: []networkingv1.NetworkPolicy{policy("scrape", map[string]string{"app": "wordpress"}, nil, []networkingv1.NetworkPolicyIngressRule{{
+				From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "sre"}}}},
+				Ports: tcp(9104),
+			}}, nil)},
+			observable: func(namespace string) bool { return namespace == "kube-system" },
+			want:       []Finding{{Policy: "scrape", From: "a pod in another namespace", To: ns + "/mysql", Port: 9104, Protocol: corev1.ProtocolTCP}},
 		},
 		{
 			name: "a copy of what tierwall allows opens nothing more",
@@ -116,13 +126,13 @@ func TestFind(t *testing.T) {
 			},
 			want: []Finding{
 				{Policy: "a-open", From: ExternalAddress, To: ns + "/wordpress", Port: 8080, Protocol: corev1.ProtocolTCP},
-				{Policy: "z-open", From: ExternalAddress, To: ns + "/mysql", Port: 1, Protocol: corev1.ProtocolTCP},
+				{Policy: "z-open", From: ExternalAddress, To: ns + "/mysql", Port: 0, Protocol: corev1.ProtocolTCP},
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Find(Input{Governed: governed, Namespace: ns, Own: own, Others: tt.others, Namespaces: namespaces, Pods: pods})
+			got, err := Find(Input{Governed: governed, Namespace: ns, Own: own, Others: tt.others, Namespaces: namespaces, Pods: pods, Observable: tt.observable})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +149,8 @@ func TestFindingString(t *testing.T) {
 		want string
 	}{
 		{Finding{Policy: "p", From: "a/b", To: "c/d", Port: 3306, Protocol: corev1.ProtocolTCP}, "NetworkPolicy p allows a/b -> c/d on 3306/TCP"},
-		{Finding{Policy: "p", From: ExternalAddress, To: "c/d", Port: 1, Protocol: corev1.ProtocolTCP}, "NetworkPolicy p allows 203.0.113.10 -> c/d on any port"},
+		{Finding{Policy: "p", From: ExternalAddress, To: "c/d", Port: 0, Protocol: corev1.ProtocolTCP}, "NetworkPolicy p allows 203.0.113.10 -> c/d on any port"},
+		{Finding{Policy: "p", From: ExternalAddress, To: "c/d", Port: 1, Protocol: corev1.ProtocolTCP}, "NetworkPolicy p allows 203.0.113.10 -> c/d on 1/TCP"},
 	} {
 		if got := tt.f.String(); got != tt.want {
 			t.Errorf("String() = %q, want %q", got, tt.want)

@@ -97,7 +97,7 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 						b.edge(from, to, ports)
 					}
 				case peer.IngressController != "":
-					c := findController(app, peer.IngressController)
+					c := app.Spec.IngressControllerNamed(peer.IngressController)
 					if c == nil {
 						continue
 					}
@@ -114,9 +114,10 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 				b.edge(to, b.node(fmt.Sprintf("peer %q", n.Label), "peer", n, &others), portsLabel(e.Ports))
 			}
 		}
-		if dns := app.Spec.DNS; dns == nil || !dns.Disabled {
-			n := dnsNode(dns)
-			b.edge(cluster.ID, b.node(fmt.Sprintf("dns %q", n.Label), "dns", n, &others), fmt.Sprintf("%d/UDP, %d/TCP", render.DNSPort, render.DNSPort))
+		if namespace, pods, enabled := app.Spec.DNSPeer(); enabled {
+			n := dnsNode(namespace, &pods)
+			b.edge(cluster.ID, b.node(fmt.Sprintf("dns %q", n.Label), "dns", n, &others),
+				fmt.Sprintf("%d/UDP, %d/TCP", tierwallv1alpha1.DNSPort, tierwallv1alpha1.DNSPort))
 		}
 	}
 	b.g.Nodes = slices.Concat(ingress, others)
@@ -174,15 +175,6 @@ func (b *builder) edge(from, to, label string) {
 	}
 }
 
-func findController(app *tierwallv1alpha1.AppIsolation, name string) *tierwallv1alpha1.IngressController {
-	for i := range app.Spec.IngressControllers {
-		if app.Spec.IngressControllers[i].Name == name {
-			return &app.Spec.IngressControllers[i]
-		}
-	}
-	return nil
-}
-
 // controllerNode is labelled namespace/name, and the controller's ipBlocks.
 func controllerNode(c *tierwallv1alpha1.IngressController) Node {
 	n := Node{Kind: IngressController, Label: []string{c.Name}}
@@ -211,20 +203,13 @@ func peerNode(appNamespace string, ns, pods *metav1.LabelSelector, block *tierwa
 	return Node{Kind: Peer, Label: []string{namespaces + ": " + podsLabel}}
 }
 
-// dnsNode is labelled with the DNS pods, defaults applied.
-func dnsNode(dns *tierwallv1alpha1.DNS) Node {
-	namespace := render.DefaultDNSNamespace
-	pods := render.DefaultDNSLabelKey + "=" + render.DefaultDNSLabelVal
-	if dns != nil && dns.Namespace != "" {
-		namespace = dns.Namespace
+// dnsNode is labelled with the DNS pods.
+func dnsNode(namespace string, pods *metav1.LabelSelector) Node {
+	label := "all pods"
+	if !isEmpty(pods) {
+		label = selectorString(pods)
 	}
-	if dns != nil && dns.PodSelector != nil {
-		pods = "all pods"
-		if !isEmpty(dns.PodSelector) {
-			pods = selectorString(dns.PodSelector)
-		}
-	}
-	return Node{Kind: DNS, Label: []string{"DNS", namespace + ": " + pods}}
+	return Node{Kind: DNS, Label: []string{"DNS", namespace + ": " + label}}
 }
 
 // namespacesLabel names the namespaces a selector selects: the name when it
@@ -274,11 +259,7 @@ func portsLabel(ports []tierwallv1alpha1.Port) string {
 		if p.EndPort != nil {
 			s += "-" + strconv.Itoa(int(*p.EndPort))
 		}
-		protocol := string(p.Protocol)
-		if protocol == "" {
-			protocol = "TCP"
-		}
-		out = append(out, s+"/"+protocol)
+		out = append(out, s+"/"+string(p.EffectiveProtocol()))
 	}
 	return strings.Join(out, ", ")
 }

@@ -240,7 +240,7 @@ func New(s State) (*Evaluator, error) {
 		np := &s.Policies[i]
 		p, err := c.compile(np)
 		if err != nil {
-			return nil, fmt.Errorf("invalid NetworkPolicy %s/%s: %w", np.Namespace, np.Name, err)
+			return nil, &PolicyError{Namespace: np.Namespace, Name: np.Name, Err: err}
 		}
 		if seen[p.key] {
 			return nil, fmt.Errorf("duplicate NetworkPolicy %s", p.key)
@@ -551,3 +551,17 @@ func newPodInfo(p *corev1.Pod, nsLabels labels.Set) podInfo {
 	})
 	return pi
 }
+
+// PolicyError says which NetworkPolicy the evaluator cannot read, and why.
+type PolicyError struct {
+	// Namespace and Name identify the policy.
+	Namespace, Name string
+	// Err is the problem, naming the field.
+	Err error
+}
+
+func (e *PolicyError) Error() string {
+	return fmt.Sprintf("invalid NetworkPolicy %s/%s: %v", e.Namespace, e.Name, e.Err)
+}
+
+func (e *PolicyError) Unwrap() error { return e.Err }

@@ -20,14 +20,6 @@ import (
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 )
 
-// Defaults for spec.dns.
-const (
-	DefaultDNSNamespace = "kube-system"
-	DefaultDNSLabelKey  = "k8s-app"
-	DefaultDNSLabelVal  = "kube-dns"
-	DNSPort             = 53
-)
-
 // NamespaceNameLabel is set by the control plane on every namespace to its
 // name, and cannot be changed: the one safe way to select a namespace.
 const NamespaceNameLabel = "kubernetes.io/metadata.name"
@@ -164,7 +156,7 @@ func (r *renderer) ingressPeers(peer tierwallv1alpha1.Peer) []networkingv1.Netwo
 	case peer.Tier != "":
 		return []networkingv1.NetworkPolicyPeer{{PodSelector: ptr.To(r.tierSelector(r.tiers[peer.Tier]))}}
 	case peer.IngressController != "":
-		c := r.ingressController(peer.IngressController)
+		c := r.app.Spec.IngressControllerNamed(peer.IngressController)
 		var peers []networkingv1.NetworkPolicyPeer
 		if c.Namespace != "" {
 			// Namespace AND pods in one peer: two peers would mean OR.
@@ -182,33 +174,17 @@ func (r *renderer) ingressPeers(peer tierwallv1alpha1.Peer) []networkingv1.Netwo
 	}
 }
 
-func (r *renderer) ingressController(name string) *tierwallv1alpha1.IngressController {
-	for i := range r.app.Spec.IngressControllers {
-		if r.app.Spec.IngressControllers[i].Name == name {
-			return &r.app.Spec.IngressControllers[i]
-		}
-	}
-	return nil // unreachable: validate checked every reference
-}
-
 // dnsRule is the egress rule to the cluster DNS, or nil when DNS is disabled.
 func (r *renderer) dnsRule() *networkingv1.NetworkPolicyEgressRule {
-	dns := r.app.Spec.DNS
-	if dns != nil && dns.Disabled {
+	namespace, selector, enabled := r.app.Spec.DNSPeer()
+	if !enabled {
 		return nil
 	}
-	namespace, selector := DefaultDNSNamespace, &metav1.LabelSelector{MatchLabels: map[string]string{DefaultDNSLabelKey: DefaultDNSLabelVal}}
-	if dns != nil && dns.Namespace != "" {
-		namespace = dns.Namespace
-	}
-	if dns != nil && dns.PodSelector != nil {
-		selector = dns.PodSelector.DeepCopy()
-	}
 	return &networkingv1.NetworkPolicyEgressRule{
-		To: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: namespaceByName(namespace), PodSelector: selector}},
+		To: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: namespaceByName(namespace), PodSelector: &selector}},
 		Ports: []networkingv1.NetworkPolicyPort{
-			{Protocol: ptr.To(corev1.ProtocolUDP), Port: ptr.To(intstr.FromInt32(DNSPort))},
-			{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(DNSPort))},
+			{Protocol: ptr.To(corev1.ProtocolUDP), Port: ptr.To(intstr.FromInt32(tierwallv1alpha1.DNSPort))},
+			{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(tierwallv1alpha1.DNSPort))},
 		},
 	}
 }
@@ -289,12 +265,8 @@ func policyPorts(ports []tierwallv1alpha1.Port) []networkingv1.NetworkPolicyPort
 	}
 	out := make([]networkingv1.NetworkPolicyPort, 0, len(ports))
 	for _, p := range ports {
-		protocol := corev1.Protocol(p.Protocol)
-		if protocol == "" {
-			protocol = corev1.ProtocolTCP
-		}
 		out = append(out, networkingv1.NetworkPolicyPort{
-			Protocol: ptr.To(protocol),
+			Protocol: ptr.To(corev1.Protocol(p.EffectiveProtocol())),
 			Port:     ptr.To(p.Port),
 			EndPort:  copyPtr(p.EndPort),
 		})

@@ -16,7 +16,7 @@ import (
 	"github.com/tierwall/tierwall/test/fixtures"
 )
 
-// The statuses below are shaped exactly as summarize in
+// The statuses below are shaped exactly as updateStatus in
 // controllers/appisolation_status.go writes them (that function is internal
 // to the controller package, whose envtest suite belongs to it):
 //   - success: Ready=True (Reconciled, or DryRun), no Reconciling or Stalled,
@@ -53,7 +53,7 @@ func setCondition(
 	})
 }
 
-// succeeded is summarize's outcome of a successful reconcile of gen.
+// succeeded is updateStatus's outcome of a successful reconcile of gen.
 func succeeded(app *tierwallv1alpha1.AppIsolation, gen int64) *tierwallv1alpha1.AppIsolation {
 	app.Status.TierCount, app.Status.PolicyCount = 2, 4
 	app.Status.Policies = []string{"wordpress-tier-frontend", "wordpress-tier-database", "wordpress-dns",
@@ -135,9 +135,10 @@ func TestArgoCDHealth(t *testing.T) {
 			setCondition(app, tierwallv1alpha1.SelectorsMatchedCondition, metav1.ConditionFalse,
 				tierwallv1alpha1.TierSelectsNoPodsReason,
 				"Tiers that select no pods: database", 1)
+			app.Status.Warnings = tierwallv1alpha1.TierSelectsNoPodsReason
 			return app
 		},
-		want: Health{Healthy, "Reconciled: Enforcing 4 NetworkPolicies for 2 tiers"},
+		want: Health{Healthy, "Reconciled: Enforcing 4 NetworkPolicies for 2 tiers. Warnings: TierSelectsNoPods (see the conditions)"},
 	}, {
 		name: "spec changed, the new generation not reconciled yet",
 		app:  func(t *testing.T) *tierwallv1alpha1.AppIsolation { return succeeded(observed(t, 2, 0), 1) },

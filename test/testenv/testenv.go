@@ -11,13 +11,10 @@ import (
 	"runtime/debug"
 	"strings"
 
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/scheme"
 )
 
 // Start starts env. When KUBEBUILDER_ASSETS is unset it uses the binaries
@@ -66,10 +63,5 @@ func cachedAssets() string {
 }
 
 // Scheme knows the built-in Kubernetes types and tierwall's: what the tests,
-// the e2e and the demo read and write.
-var Scheme = func() *k8sruntime.Scheme {
-	s := k8sruntime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(tierwallv1alpha1.AddToScheme(s))
-	return s
-}()
+// the e2e and the demo read and write. It is the manager's own scheme.
+var Scheme = scheme.New()
