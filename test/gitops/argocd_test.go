@@ -138,7 +138,8 @@ func TestArgoCDHealth(t *testing.T) {
 			app.Status.Warnings = tierwallv1alpha1.TierSelectsNoPodsReason
 			return app
 		},
-		want: Health{Healthy, "Reconciled: Enforcing 4 NetworkPolicies for 2 tiers. Warnings: TierSelectsNoPods (see the conditions)"},
+		want: Health{Healthy,
+			"Reconciled: Enforcing 4 NetworkPolicies for 2 tiers. Warnings: TierSelectsNoPods (see the conditions)"},
 	}, {
 		name: "spec changed, the new generation not reconciled yet",
 		app:  func(t *testing.T) *tierwallv1alpha1.AppIsolation { return succeeded(observed(t, 2, 0), 1) },
