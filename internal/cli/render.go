@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
@@ -99,6 +100,17 @@ func renderAll(s *streams, objs *input.Objects) ([]rendered, error) {
 		out = append(out, rendered{app: app, policies: policies})
 	}
 	return out, errors.Join(errs...)
+}
+
+// explain returns the renderer's own findings on an AppIsolation that
+// admission rejected: they name the entry at fault where a CEL rule names
+// only its list (an allowFrom naming a tier that does not exist).
+func explain(app *tierwallv1alpha1.AppIsolation) field.ErrorList {
+	var invalid *render.InvalidSpecError
+	if _, err := render.Render(app); errors.As(err, &invalid) {
+		return invalid.Errors
+	}
+	return nil
 }
 
 // renderErrors places the problems of an invalid spec at their lines.
