@@ -3,7 +3,8 @@
 // defaults, its list-type invariants and its CEL rules
 // (x-kubernetes-validations), evaluated by the API server's own libraries
 // from k8s.io/apiextensions-apiserver. A resource it rejects, the API server
-// rejects with the same field errors, and the reverse.
+// rejects with the same field errors, and the reverse; the admission suite
+// (api/v1alpha1) checks this against a real API server.
 //
 // The steps and their order follow the API server's handler for custom
 // resources (apiextensions-apiserver pkg/apiserver/customresource_handler.go
@@ -87,8 +88,9 @@ func New(crd *apiextensionsv1.CustomResourceDefinition, version string) (*Valida
 // Admit does to obj, in place, what the API server does to a resource it is
 // asked to create before it stores it: it drops the fields the schema does
 // not know, applies the schema's defaults, clears status, and validates the
-// result. It returns the field errors the API server would answer with,
-// in the same order; none means the API server would accept obj.
+// result. It returns the field errors the API server would answer with
+// (the schema's errors come in the map order of obj's fields, which varies
+// on the API server too); none means the API server would accept obj.
 func (v *Validator) Admit(ctx context.Context, obj *unstructured.Unstructured) field.ErrorList {
 	v.decode(obj)
 	// PrepareForCreate: status is a subresource, so create drops it.

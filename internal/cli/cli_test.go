@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tierwall/tierwall/test/specs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata from the current output")
@@ -409,6 +412,65 @@ func TestDocsShowRealOutput(t *testing.T) {
 	} {
 		if !strings.Contains(doc, readFile(t, filepath.Join("testdata", name))) {
 			t.Errorf("docs/cli.md does not show testdata/%s as it is: update the docs", name)
+		}
+	}
+}
+
+// TestRejectsWhatAdmissionRejects runs render, reach and graph on every
+// invalid AppIsolation of the admission suite (api/v1alpha1), which applies
+// them to a real API server: each command must fail with the messages the
+// API server gives. The admission suite also checks, with the API server at
+// hand, that render prints exactly the API server's field errors.
+func TestRejectsWhatAdmissionRejects(t *testing.T) {
+	for _, c := range specs.Rejections {
+		t.Run(c.Name, func(t *testing.T) {
+			obj, err := specs.Object("dev", c.Tweak)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := yaml.Marshal(obj.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, command := range []string{"render", "reach", "graph"} {
+				code, stdout, stderr := run(string(data), command, "-f", "-")
+				if code != ExitFailure {
+					t.Fatalf("%s: exit code %d, want %d; stdout:\n%s", command, code, ExitFailure, stdout)
+				}
+				for _, w := range c.Want {
+					if !strings.Contains(stderr, w) {
+						t.Errorf("%s: stderr does not contain %q:\n%s", command, w, stderr)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDocsShowAdmissionErrors checks the error output docs/cli.md and
+// docs/validation.md quote: the WordPress sample as app.yaml, with an
+// allowFrom that names tier "fronted".
+func TestDocsShowAdmissionErrors(t *testing.T) {
+	sampleData := readFile(t, sample)
+	app := strings.Replace(sampleData, "- tier: frontend", "- tier: fronted", 1)
+	if app == sampleData {
+		t.Fatal("the sample has no allowFrom naming tier frontend")
+	}
+	docs := map[string]string{}
+	for _, doc := range []string{"cli.md", "validation.md"} {
+		docs[doc] = readFile(t, filepath.Join("..", "..", "docs", doc))
+	}
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("app.yaml", []byte(app), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run("", "graph", "-f", "app.yaml")
+	if code != ExitFailure {
+		t.Fatalf("exit code %d, want %d", code, ExitFailure)
+	}
+	for doc, text := range docs {
+		if !strings.Contains(text, stderr) {
+			t.Errorf("docs/%s does not show what tierwall graph prints:\n%s", doc, stderr)
 		}
 	}
 }
