@@ -34,10 +34,10 @@ does not own alone, and reports the conflict.
 
 The input must hold only AppIsolations (or Lists of them); any other kind is
 an error. An AppIsolation without a namespace renders into "default", or the
-namespace of -n. The CLI checks what the renderer checks (label selectors,
-references to tiers and ingress controllers); the API server also applies the
-CRD's defaults and validation rules, which the CLI does not: a spec that
-renders here may still be refused by kubectl apply.`,
+namespace of -n. Every AppIsolation goes through admission as on the API
+server, offline (the CRD's schema, defaults and validation rules, with the
+API server's own code): a spec kubectl apply would refuse is refused here,
+with the same messages.`,
 		Example: `  # The policies for the WordPress sample
   tierwall render -f config/samples/tierwall_v1alpha1_appisolation.yaml
 
