@@ -59,8 +59,9 @@ func apiServerSaid(err error) []string {
 	status, ok := err.(apierrors.APIStatus)
 	Expect(ok).To(BeTrue(), "not an API status: %v", err)
 	Expect(status.Status().Details).NotTo(BeNil(), "no details: %v", err)
-	var said []string
-	for _, c := range status.Status().Details.Causes {
+	causes := status.Status().Details.Causes
+	said := make([]string, 0, len(causes))
+	for _, c := range causes {
 		said = append(said, c.Field+": "+c.Message)
 	}
 	return said

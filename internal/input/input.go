@@ -577,11 +577,11 @@ func errorLine(err error) int {
 	return 0
 }
 
-func join(path, field string) string {
+func join(path, name string) string {
 	if path == "" {
-		return field
+		return name
 	}
-	return path + "." + field
+	return path + "." + name
 }
 
 func inParens(s string) string {

@@ -199,7 +199,8 @@ func Chain(n int) Tweak {
 				EgressTo:    egress,
 			}
 			for j := range 8 {
-				tier.AllowFrom = append(tier.AllowFrom, tierwallv1alpha1.Peer{IngressController: app.Spec.IngressControllers[j].Name})
+				controller := app.Spec.IngressControllers[j].Name
+				tier.AllowFrom = append(tier.AllowFrom, tierwallv1alpha1.Peer{IngressController: controller})
 			}
 			for len(tier.AllowFrom) < 15 {
 				tier.AllowFrom = append(tier.AllowFrom, IPPeer("10.0.0.0/8", except...))
@@ -227,7 +228,8 @@ var Rejections = []Case{
 	{
 		Name:  "allowFrom names an unknown ingress controller",
 		Tweak: func(app *tierwallv1alpha1.AppIsolation) { Frontend(app).AllowFrom[0].IngressController = "nginx" },
-		Want:  []string{"spec.tiers", "every allowFrom[].ingressController must be the name of an entry of spec.ingressControllers"},
+		Want: []string{"spec.tiers",
+			"every allowFrom[].ingressController must be the name of an entry of spec.ingressControllers"},
 	},
 	{
 		Name:  "an allowFrom entry with no peer",
@@ -235,9 +237,11 @@ var Rejections = []Case{
 		Want:  []string{"spec.tiers[1].allowFrom[1]", "set exactly one of"},
 	},
 	{
-		Name:  "an allowFrom entry with a tier and an ipBlock",
-		Tweak: AllowFromDatabase(tierwallv1alpha1.Peer{Tier: "frontend", IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8"}}),
-		Want:  []string{"spec.tiers[1].allowFrom[1]", "set exactly one of"},
+		Name: "an allowFrom entry with a tier and an ipBlock",
+		Tweak: AllowFromDatabase(tierwallv1alpha1.Peer{
+			Tier: "frontend", IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8"},
+		}),
+		Want: []string{"spec.tiers[1].allowFrom[1]", "set exactly one of"},
 	},
 	{
 		Name:  "an allowFrom entry with a tier and a podSelector",
@@ -324,17 +328,20 @@ var Rejections = []Case{
 	{
 		Name:  "a named port with uppercase letters",
 		Tweak: SetDatabasePort(NamedPort("MySQL")),
-		Want:  []string{"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535 or the name of a container port"},
+		Want: []string{"spec.tiers[1].ports[0].port",
+			"port must be a number from 1 to 65535 or the name of a container port"},
 	},
 	{
 		Name:  "a named port with two dashes in a row",
 		Tweak: SetDatabasePort(NamedPort("my--sql")),
-		Want:  []string{"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535 or the name of a container port"},
+		Want: []string{"spec.tiers[1].ports[0].port",
+			"port must be a number from 1 to 65535 or the name of a container port"},
 	},
 	{
 		Name:  "a named port with no letter",
 		Tweak: SetDatabasePort(NamedPort("3306")),
-		Want:  []string{"spec.tiers[1].ports[0].port", "port must be a number from 1 to 65535 or the name of a container port"},
+		Want: []string{"spec.tiers[1].ports[0].port",
+			"port must be a number from 1 to 65535 or the name of a container port"},
 	},
 	{
 		Name:  "protocol ICMP",
@@ -421,7 +428,8 @@ var Rejections = []Case{
 	{
 		Name:  "an ingress controller with neither namespace nor ipBlocks",
 		Tweak: func(app *tierwallv1alpha1.AppIsolation) { Traefik(app).Namespace, Traefik(app).PodSelector = "", nil },
-		Want:  []string{"spec.ingressControllers[0]", "set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks"},
+		Want: []string{"spec.ingressControllers[0]",
+			"set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks"},
 	},
 	{
 		Name: "an ingress controller with ipBlocks: [] and no namespace",
