@@ -38,17 +38,29 @@ func main() {
 		concurrent             int
 		observableNamespaces   []string
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "The address the Prometheus metrics endpoint binds to (use :8080 with --metrics-secure=false); 0 disables it.")
-	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, only to clients the API server authenticates and authorizes to GET /metrics; false serves plain HTTP to anyone.")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the /healthz and /readyz endpoints bind to.")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one of several replicas reconciles at a time.")
-	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "The namespace of the leader election Lease (default: the namespace the manager runs in).")
-	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a standby waits, after the leader last renewed the Lease, before it takes over.")
-	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader retries renewing the Lease before it gives up leading and exits; shorter than the lease duration.")
-	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to take, and the leader to renew, the Lease; shorter than the renew deadline.")
-	flag.DurationVar(&gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "How long in-flight reconciles may take to finish on shutdown.")
-	flag.IntVar(&concurrent, "concurrent", controllers.DefaultMaxConcurrentReconciles, "How many AppIsolations reconcile at once.")
-	flag.Func("observable-namespaces", "Comma-separated namespaces, besides an AppIsolation's own, whose pods its status and events may count and name (default kube-system; \"\" for none).",
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443",
+		"The address the Prometheus metrics endpoint binds to (use :8080 with --metrics-secure=false); 0 disables it.")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true,
+		"Serve metrics over HTTPS, only to clients the API server authenticates and authorizes to GET /metrics; "+
+			"false serves plain HTTP to anyone.")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081",
+		"The address the /healthz and /readyz endpoints bind to.")
+	flag.BoolVar(&leaderElect, "leader-elect", false,
+		"Elect a leader, so that only one of several replicas reconciles at a time.")
+	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "",
+		"The namespace of the leader election Lease (default: the namespace the manager runs in).")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long a standby waits, after the leader last renewed the Lease, before it takes over.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader retries renewing the Lease before it gives up leading and exits; shorter than the lease duration.")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second,
+		"How often candidates try to take, and the leader to renew, the Lease; shorter than the renew deadline.")
+	flag.DurationVar(&gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
+		"How long in-flight reconciles may take to finish on shutdown.")
+	flag.IntVar(&concurrent, "concurrent", controllers.DefaultMaxConcurrentReconciles,
+		"How many AppIsolations reconcile at once.")
+	flag.Func("observable-namespaces", "Comma-separated namespaces, besides an AppIsolation's own, "+
+		"whose pods its status and events may count and name (default kube-system; \"\" for none).",
 		func(s string) error { observableNamespaces = splitList(s); return nil })
 	observableNamespaces = []string{"kube-system"}
 	opts := zap.Options{}
@@ -126,7 +138,7 @@ func main() {
 // splitList splits a comma-separated flag value, dropping empty items.
 func splitList(s string) []string {
 	var out []string
-	for _, item := range strings.Split(s, ",") {
+	for item := range strings.SplitSeq(s, ",") {
 		if item = strings.TrimSpace(item); item != "" {
 			out = append(out, item)
 		}

@@ -22,7 +22,7 @@ var wordpressPolicies = []string{"wordpress-default-deny", "wordpress-dns", "wor
 
 // dnsFlows are the DNS queries every governed pod may make.
 func dnsFlows(pods ...string) []string {
-	var flows []string
+	flows := make([]string, 0, 2*len(pods))
 	for _, p := range pods {
 		flows = append(flows, p+" -> coredns:53/TCP", p+" -> coredns:53/UDP")
 	}

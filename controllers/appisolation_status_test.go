@@ -313,7 +313,7 @@ func TestUpdateStatusIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pods []metav1.PartialObjectMetadata
+	pods := make([]metav1.PartialObjectMetadata, 0, 20)
 	for i := range 20 {
 		pods = append(pods, metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
 			Name: fmt.Sprintf("stray-%02d", i), Namespace: "dev", Labels: map[string]string{"app": "wordpress"}}})

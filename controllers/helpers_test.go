@@ -123,8 +123,9 @@ func policies(g Gomega, namespace string) map[string]networkingv1.NetworkPolicy 
 
 // policyNames lists the names of the NetworkPolicies of a namespace, sorted.
 func policyNames(g Gomega, namespace string) []string {
-	var names []string
-	for name := range policies(g, namespace) {
+	all := policies(g, namespace)
+	names := make([]string, 0, len(all))
+	for name := range all {
 		names = append(names, name)
 	}
 	slices.Sort(names)
@@ -162,10 +163,10 @@ func (s *story) allowedFlows(g Gomega) []string {
 func (s *story) short(name string) string {
 	for _, p := range s.pods {
 		if p.Namespace+"/"+p.Name == name {
-			switch {
-			case p.Namespace == "kube-system":
+			switch p.Namespace {
+			case "kube-system":
 				return p.Name[:len(p.Name)-len(s.app.Namespace)-1]
-			case p.Namespace == s.other:
+			case s.other:
 				return "other/" + p.Name
 			}
 			return p.Name
@@ -201,11 +202,12 @@ func eventNotes(g Gomega, app *tierwallv1alpha1.AppIsolation, reason string) []s
 }
 
 // haveCondition asserts that a fresh copy of app has the condition with
-// status and, unless empty, reason; it returns the condition for more checks.
-func haveCondition(g Gomega, app *tierwallv1alpha1.AppIsolation, conditionType string, status metav1.ConditionStatus, reason string) *metav1.Condition {
+// status want and, unless empty, reason; it returns the condition for more
+// checks.
+func haveCondition(g Gomega, app *tierwallv1alpha1.AppIsolation, conditionType string, want metav1.ConditionStatus, reason string) *metav1.Condition {
 	c := condition(g, app, conditionType)
 	g.Expect(c).NotTo(BeNil(), "condition %s", conditionType)
-	g.Expect(c.Status).To(Equal(status), "condition %s: %s", conditionType, c.Message)
+	g.Expect(c.Status).To(Equal(want), "condition %s: %s", conditionType, c.Message)
 	if reason != "" {
 		g.Expect(c.Reason).To(Equal(reason), "condition %s: %s", conditionType, c.Message)
 	}

@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -385,5 +386,8 @@ type AppIsolationList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&AppIsolation{}, &AppIsolationList{})
+	SchemeBuilder.Register(func(s *runtime.Scheme) error {
+		s.AddKnownTypes(GroupVersion, &AppIsolation{}, &AppIsolationList{})
+		return nil
+	})
 }

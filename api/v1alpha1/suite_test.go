@@ -60,7 +60,11 @@ var _ = BeforeSuite(func() {
 
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
-	kubectl = testEnv.ControlPlane.KubeCtl().Run
+	admin, err := testEnv.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	kubectlAsAdmin, err := admin.Kubectl()
+	Expect(err).NotTo(HaveOccurred())
+	kubectl = kubectlAsAdmin.Run
 })
 
 // newNamespace creates a namespace for one spec and deletes it afterwards.

@@ -47,7 +47,8 @@ const (
 )
 
 func main() {
-	keep := flag.Bool("keep", false, "keep the control plane and the operator running, and print a kubeconfig path for kubectl")
+	keep := flag.Bool("keep", false,
+		"keep the control plane and the operator running, and print a kubeconfig path for kubectl")
 	verbose := flag.Bool("v", false, "show the operator's logs")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -118,7 +119,8 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 			return err
 		}
 	}
-	step(out, "Created the pods of the story: Traefik and CoreDNS in kube-system; wordpress, mysql and backup in dev-wordpress; a Traefik look-alike in other-team")
+	step(out, "Created the pods of the story: Traefik and CoreDNS in kube-system; "+
+		"wordpress, mysql and backup in dev-wordpress; a Traefik look-alike in other-team")
 	if err := c.Create(ctx, app); err != nil {
 		return err
 	}
@@ -133,7 +135,8 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 	if err := c.List(ctx, &generated, client.InNamespace(appNamespace)); err != nil {
 		return err
 	}
-	_, _ = fmt.Fprintf(out, "\n# The NetworkPolicies tierwall generated (kubectl get networkpolicies -n %s -o yaml)\n", appNamespace)
+	_, _ = fmt.Fprintf(out,
+		"\n# The NetworkPolicies tierwall generated (kubectl get networkpolicies -n %s -o yaml)\n", appNamespace)
 	for i := range generated.Items {
 		if err := printPolicy(out, &generated.Items[i]); err != nil {
 			return err
@@ -158,7 +161,9 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 	if err != nil {
 		return err
 	}
-	_, _ = fmt.Fprintf(out, "\nThe control plane and the operator keep running. Explore with:\n\n  export KUBECONFIG=%s\n  kubectl get appisolations -A\n  kubectl get networkpolicies -n %s\n\nPress Ctrl-C to stop.\n", kubeconfig, appNamespace)
+	_, _ = fmt.Fprintf(out, "\nThe control plane and the operator keep running. Explore with:\n\n"+
+		"  export KUBECONFIG=%s\n  kubectl get appisolations -A\n  kubectl get networkpolicies -n %s\n\n"+
+		"Press Ctrl-C to stop.\n", kubeconfig, appNamespace)
 	<-ctx.Done()
 	return nil
 }
@@ -176,13 +181,14 @@ func relative(path string) string {
 
 // waitReady polls until the AppIsolation is Ready at its generation.
 func waitReady(ctx context.Context, c client.Client, app *tierwallv1alpha1.AppIsolation) error {
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	ready := func(ctx context.Context) (bool, error) {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
 			return false, err
 		}
 		return app.Status.ObservedGeneration == app.Generation &&
 			meta.IsStatusConditionTrue(app.Status.Conditions, tierwallv1alpha1.ReadyCondition), nil
-	})
+	}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, ready)
 	if err != nil {
 		return fmt.Errorf("AppIsolation %s/%s did not become Ready (%s): %w", app.Namespace, app.Name, readyMessage(app), err)
 	}
@@ -230,13 +236,15 @@ func printReachability(ctx context.Context, out io.Writer, c client.Client, pods
 	if err != nil {
 		return err
 	}
-	_, _ = fmt.Fprintf(out, "\n# The proof: every pod pair and destination port, evaluated over the policies in the cluster\n")
+	_, _ = fmt.Fprintf(out,
+		"\n# The proof: every pod pair and destination port, evaluated over the policies in the cluster\n")
 	_, err = out.Write(cli.FlowsTable(state.Pods, slices.Collect(evaluator.Flows())))
 	return err
 }
 
 func printStatus(out io.Writer, app *tierwallv1alpha1.AppIsolation) {
-	_, _ = fmt.Fprintf(out, "\n# What the AppIsolation reports (kubectl get appisolation %s -n %s -o yaml)\n", app.Name, app.Namespace)
+	_, _ = fmt.Fprintf(out, "\n# What the AppIsolation reports (kubectl get appisolation %s -n %s -o yaml)\n",
+		app.Name, app.Namespace)
 	for _, t := range app.Status.Tiers {
 		_, _ = fmt.Fprintf(out, "  tier %-10s selects %d pod(s)\n", t.Name, t.Pods)
 	}

@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tierwall/tierwall/test/specs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata from the current output")
@@ -154,11 +157,12 @@ func TestRun(t *testing.T) {
 			stderr: "error: <stdin>:14: kind Deployment (apps/v1) is not read here: expected AppIsolation, or a List of them\n",
 		},
 		{
-			name:   "render: a spec that does not render, at the line of the field",
-			args:   []string{"render", "-f", "-"},
-			stdin:  appNoNamespace + "    ports: [{port: 80}]\n    allowFrom:\n    - tier: api\n",
-			code:   ExitFailure,
-			stderr: "error: <stdin>:14: AppIsolation default/web: invalid spec: spec.tiers[0].allowFrom[0].tier: Not found: \"api\"\n",
+			name:  "render: a spec admission rejects, with the API server's message and the renderer's pointer to the entry",
+			args:  []string{"render", "-f", "-"},
+			stdin: appNoNamespace + "    ports: [{port: 80}]\n    allowFrom:\n    - tier: api\n",
+			code:  ExitFailure,
+			stderr: "error: <stdin>:7: AppIsolation default/web is invalid: spec.tiers: Invalid value: every allowFrom[].tier must be the name of a tier declared in spec.tiers\n" +
+				"error: <stdin>:14: AppIsolation default/web: invalid spec: spec.tiers[0].allowFrom[0].tier: Not found: \"api\"\n",
 		},
 		{
 			name: "render: specs that would render peers that vanish into allow-all, at the lines of the fields",
@@ -185,9 +189,9 @@ spec:
     - {}
 `,
 			code: ExitFailure,
-			stderr: "error: <stdin>:6: AppIsolation dev/web: invalid spec: spec.ingressControllers[0].namespace: Required value: set namespace (and optionally podSelector) or ipBlocks\n" +
-				"error: <stdin>:15: AppIsolation dev/web: invalid spec: spec.tiers[0].egressTo[0]: Required value: set one of namespaceSelector and/or podSelector, or ipBlock\n" +
-				"error: <stdin>:20: AppIsolation dev/web: invalid spec: spec.tiers[1].allowFrom[0]: Required value: set one of tier, ingressController, namespaceSelector and/or podSelector, or ipBlock\n",
+			stderr: "error: <stdin>:6: AppIsolation dev/web is invalid: spec.ingressControllers[0]: Invalid value: set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks for a hostNetwork controller: a controller that selects nothing would allow traffic from everywhere\n" +
+				"error: <stdin>:15: AppIsolation dev/web is invalid: spec.tiers[0].egressTo[0]: Invalid value: set exactly one of ipBlock, or namespaceSelector and/or podSelector\n" +
+				"error: <stdin>:20: AppIsolation dev/web is invalid: spec.tiers[1].allowFrom[0]: Invalid value: set exactly one of tier, ingressController, ipBlock, or namespaceSelector and/or podSelector\n",
 		},
 		{
 			name:   "render: no AppIsolation",
@@ -251,20 +255,20 @@ items:
 			stderr: "error: <stdin>:1: invalid NetworkPolicy default/bad: spec.podSelector: key: Invalid value: \"a b\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')\n",
 		},
 		{
-			name:  "reach: an AppIsolation that renders an invalid policy",
+			name:  "reach: an AppIsolation that admission rejects (it would render an invalid policy)",
 			args:  []string{"reach", "-f", "-"},
 			stdin: appNoNamespace + "    ports: [{port: 80}]\n    allowFrom:\n    - ipBlock: {cidr: 10.0.0.0/33}\n",
 			code:  ExitFailure,
-			stderr: "note: AppIsolation default/web is in DryRun mode: the operator would apply none of its policies; shown as in Enforce mode\n" +
-				"error: <stdin>:1: AppIsolation default/web renders a policy the API server would refuse (check the spec against the CRD, for example with kubectl apply --dry-run=server): " +
-				"invalid NetworkPolicy default/web-tier-web: spec.ingress[0]: peers[0]: ipBlock: cidr: netip.ParsePrefix(\"10.0.0.0/33\"): prefix length out of range\n",
+			stderr: "error: <stdin>:14: AppIsolation default/web is invalid: spec.tiers[0].allowFrom[0].ipBlock.cidr: " +
+				"Invalid value: \"10.0.0.0/33\": must be a CIDR in canonical form, such as 10.0.0.0/8 (no host bits set)\n",
 		},
 		{
-			name:   "graph: a spec that does not render",
-			args:   []string{"graph", "-f", "-"},
-			stdin:  appNoNamespace + "    ports: [{port: 80}]\n    allowFrom:\n    - ingressController: traefik\n",
-			code:   ExitFailure,
-			stderr: "error: <stdin>:14: AppIsolation default/web: invalid spec: spec.tiers[0].allowFrom[0].ingressController: Not found: \"traefik\"\n",
+			name:  "graph: a spec admission rejects",
+			args:  []string{"graph", "-f", "-"},
+			stdin: appNoNamespace + "    ports: [{port: 80}]\n    allowFrom:\n    - ingressController: traefik\n",
+			code:  ExitFailure,
+			stderr: "error: <stdin>:7: AppIsolation default/web is invalid: spec.tiers: Invalid value: every allowFrom[].ingressController must be the name of an entry of spec.ingressControllers\n" +
+				"error: <stdin>:14: AppIsolation default/web: invalid spec: spec.tiers[0].allowFrom[0].ingressController: Not found: \"traefik\"\n",
 		},
 
 		// Usage errors.
@@ -428,5 +432,64 @@ func TestDocsShowRealOutput(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("docs/cli.md quotes no line of reach -o json")
+	}
+}
+
+// TestRejectsWhatAdmissionRejects runs render, reach and graph on every
+// invalid AppIsolation of the admission suite (api/v1alpha1), which applies
+// them to a real API server: each command must fail with the messages the
+// API server gives. The admission suite also checks, with the API server at
+// hand, that render prints exactly the API server's field errors.
+func TestRejectsWhatAdmissionRejects(t *testing.T) {
+	for _, c := range specs.Rejections {
+		t.Run(c.Name, func(t *testing.T) {
+			obj, err := specs.Object("dev", c.Tweak)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := yaml.Marshal(obj.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, command := range []string{"render", "reach", "graph"} {
+				code, stdout, stderr := run(string(data), command, "-f", "-")
+				if code != ExitFailure {
+					t.Fatalf("%s: exit code %d, want %d; stdout:\n%s", command, code, ExitFailure, stdout)
+				}
+				for _, w := range c.Want {
+					if !strings.Contains(stderr, w) {
+						t.Errorf("%s: stderr does not contain %q:\n%s", command, w, stderr)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDocsShowAdmissionErrors checks the error output docs/cli.md and
+// docs/validation.md quote: the WordPress sample as app.yaml, with an
+// allowFrom that names tier "fronted".
+func TestDocsShowAdmissionErrors(t *testing.T) {
+	sampleData := readFile(t, sample)
+	app := strings.Replace(sampleData, "- tier: frontend", "- tier: fronted", 1)
+	if app == sampleData {
+		t.Fatal("the sample has no allowFrom naming tier frontend")
+	}
+	docs := map[string]string{}
+	for _, doc := range []string{"cli.md", "validation.md"} {
+		docs[doc] = readFile(t, filepath.Join("..", "..", "docs", doc))
+	}
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("app.yaml", []byte(app), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run("", "graph", "-f", "app.yaml")
+	if code != ExitFailure {
+		t.Fatalf("exit code %d, want %d", code, ExitFailure)
+	}
+	for doc, text := range docs {
+		if !strings.Contains(text, stderr) {
+			t.Errorf("docs/%s does not show what tierwall graph prints:\n%s", doc, stderr)
+		}
 	}
 }

@@ -27,7 +27,7 @@ func TestFlowsTable(t *testing.T) {
 		{From: "a/y", To: "a-b/x", Port: 80, Protocol: corev1.ProtocolTCP, Allowed: true},
 		{From: "a-b/x", To: "a/y", Port: 53, Protocol: corev1.ProtocolUDP, Allowed: false},
 	}
-	var many []corev1.Pod
+	many := make([]corev1.Pod, 0, 31)
 	var manyFlows []reach.Flow
 	for i := range 31 {
 		many = append(many, testPod(fmt.Sprintf("ns/p%02d", i)))
@@ -94,7 +94,8 @@ ns/p00   ns/p02   80/TCP
 }
 
 func TestFlowsListAndJSON(t *testing.T) {
-	denied := []reach.Flow{{From: "a/x", To: "a/y", Port: 80, Protocol: corev1.ProtocolTCP}}
+	denied := make([]reach.Flow, 1, 2)
+	denied[0] = reach.Flow{From: "a/x", To: "a/y", Port: 80, Protocol: corev1.ProtocolTCP}
 	if got, want := string(flowsList(denied)), "No flow is allowed: all 1 are denied.\n"; got != want {
 		t.Errorf("flowsList = %q, want %q", got, want)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
@@ -33,10 +34,10 @@ does not own alone, and reports the conflict.
 
 The input must hold only AppIsolations (or Lists of them); any other kind is
 an error. An AppIsolation without a namespace renders into "default", or the
-namespace of -n. The CLI checks what the renderer checks (label selectors,
-references to tiers and ingress controllers); the API server also applies the
-CRD's defaults and validation rules, which the CLI does not: a spec that
-renders here may still be refused by kubectl apply.`,
+namespace of -n. Every AppIsolation goes through admission as on the API
+server, offline (the CRD's schema, defaults and validation rules, with the
+API server's own code): a spec kubectl apply would refuse is refused here,
+with the same messages.`,
 		Example: `  # The policies for the WordPress sample
   tierwall render -f config/samples/tierwall_v1alpha1_appisolation.yaml
 
@@ -99,6 +100,17 @@ func renderAll(s *streams, objs *input.Objects) ([]rendered, error) {
 		out = append(out, rendered{app: app, policies: policies})
 	}
 	return out, errors.Join(errs...)
+}
+
+// explain returns the renderer's own findings on an AppIsolation that
+// admission rejected: they name the entry at fault where a CEL rule names
+// only its list (an allowFrom naming a tier that does not exist).
+func explain(app *tierwallv1alpha1.AppIsolation) field.ErrorList {
+	var invalid *render.InvalidSpecError
+	if _, err := render.Render(app); errors.As(err, &invalid) {
+		return invalid.Errors
+	}
+	return nil
 }
 
 // renderErrors places the problems of an invalid spec at their lines.

@@ -178,6 +178,7 @@ func (f *inputFlags) read(cmd *cobra.Command, s *streams, kinds ...string) (*inp
 		Kinds:            kinds,
 		Namespace:        f.namespace,
 		EnforceNamespace: cmd.Flags().Changed("namespace"),
+		Explain:          explain,
 	})
 	var errs []error
 	for _, name := range f.files {

@@ -171,7 +171,8 @@ func (f *finder) firstOpened(policy string, ingress bool, r reach.RuleView, flow
 // has no peers.
 func (f *finder) examples(r reach.RuleView) []reach.Endpoint {
 	if len(r.Peers) == 0 {
-		out := []reach.Endpoint{reach.IPEndpoint(ExternalAddress)}
+		out := make([]reach.Endpoint, 0, 1+len(f.in.Pods))
+		out = append(out, reach.IPEndpoint(ExternalAddress))
 		for i := range f.in.Pods {
 			out = append(out, reach.PodEndpoint(&f.in.Pods[i]))
 		}

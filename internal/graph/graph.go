@@ -11,6 +11,7 @@ package graph
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -119,7 +120,7 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 				fmt.Sprintf("%d/UDP, %d/TCP", tierwallv1alpha1.DNSPort, tierwallv1alpha1.DNSPort))
 		}
 	}
-	b.g.Nodes = append(ingress, others...)
+	b.g.Nodes = slices.Concat(ingress, others)
 	return b.g
 }
 

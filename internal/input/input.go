@@ -6,12 +6,17 @@
 // duplicate field, an unexpected kind or apiVersion, or a missing name is an
 // error. Every error names the input and the line it is about (the line of
 // the offending field when it can be found, else the first line of the
-// document), so that editors can jump to it. What the API server would add
-// (CRD defaults, CEL validation) is not done here.
+// document), so that editors can jump to it.
+//
+// Every AppIsolation read goes through admission as the API server would
+// admit it (package admission, with the embedded CRD): a spec the API server
+// rejects is an error here, with the API server's messages, each at the line
+// of its field; an accepted one is read with the CRD's defaults applied.
 package input
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,15 +24,22 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/config/crd"
+	"github.com/tierwall/tierwall/internal/admission"
 )
 
 // The kinds the CLI reads.
@@ -62,6 +74,11 @@ type Options struct {
 	// EnforceNamespace makes a namespaced object in another namespace than
 	// Namespace an error, like an explicit `kubectl --namespace`.
 	EnforceNamespace bool
+	// Explain, when set, is given each AppIsolation that admission rejects
+	// (decoded as far as it goes), and may return more precise errors:
+	// a CEL rule on a list names the list, not the entry at fault. Those
+	// that admission did not report too are added, at their lines.
+	Explain func(app *tierwallv1alpha1.AppIsolation) field.ErrorList
 }
 
 // Position is where an object or a problem is in the input.
@@ -144,8 +161,9 @@ func (r *Reader) Objects() *Objects { return &r.objs }
 // each an *Error, joined with errors.Join; the objects of the documents
 // without problems are kept.
 func (r *Reader) Read(file string, data []byte) error {
-	var errs []error
-	for _, doc := range splitDocuments(data) {
+	docs := splitDocuments(data)
+	errs := make([]error, 0, len(docs))
+	for _, doc := range docs {
 		doc.file = file
 		errs = append(errs, r.readDocument(doc)...)
 	}
@@ -421,6 +439,11 @@ func (r *Reader) readObject(d *document, j []byte, tm metav1.TypeMeta, path stri
 				where, ns, r.opts.Namespace, ns)}
 		}
 	}
+	if app, ok := obj.(*tierwallv1alpha1.AppIsolation); ok {
+		if errs := r.admit(d, j, tm, app, path); len(errs) > 0 {
+			return errs
+		}
+	}
 	key := objectKey{tm.Kind, obj.GetNamespace(), obj.GetName()}
 	if prev, dup := r.objs.positions[key]; dup {
 		return []error{d.at(line, "%s is also defined at %s", describe(tm.Kind, key.namespace, key.name), prev.pos)}
@@ -437,6 +460,75 @@ func (r *Reader) readObject(d *document, j []byte, tm metav1.TypeMeta, path stri
 		r.objs.NetworkPolicies = append(r.objs.NetworkPolicies, *o)
 	}
 	return nil
+}
+
+// appIsolationAdmission admits AppIsolations, with the embedded CRD.
+var appIsolationAdmission = sync.OnceValues(func() (*admission.Validator, error) {
+	def, err := crd.AppIsolation()
+	if err != nil {
+		return nil, err
+	}
+	return admission.New(def, tierwallv1alpha1.GroupVersion.Version)
+})
+
+// admit runs the AppIsolation app, read from j (of type tm, at path), through
+// the API server's admission, and returns its errors at the lines of their
+// fields. When there are none, it replaces app with the admitted object,
+// defaults applied.
+func (r *Reader) admit(d *document, j []byte, tm metav1.TypeMeta, app *tierwallv1alpha1.AppIsolation, path string) []error {
+	line, where := d.line, describe(tm.Kind, app.Namespace, app.Name)
+	if path != "" {
+		line, where = d.lineOf(path), path+": "+where
+	}
+	v, err := appIsolationAdmission()
+	if err != nil {
+		return []error{d.at(line, "%s: cannot validate: %v", where, err)}
+	}
+	// The object as written, not as decoded: admission tells an empty list
+	// from a missing one, which the Go types do not.
+	u := &unstructured.Unstructured{}
+	if err := utiljson.Unmarshal(j, &u.Object); err != nil {
+		return []error{d.at(line, "%s: %v", where, err)}
+	}
+	u.SetAPIVersion(tm.APIVersion)
+	u.SetKind(tm.Kind)
+	u.SetNamespace(app.Namespace)
+	fieldErrs := v.Admit(context.Background(), u)
+	admitted := tierwallv1alpha1.AppIsolation{}
+	decodeErr := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &admitted)
+	if len(fieldErrs) == 0 {
+		if decodeErr != nil {
+			return []error{d.at(line, "%s: cannot read the admitted object: %v", where, decodeErr)}
+		}
+		*app = admitted
+		return nil
+	}
+	errs := make([]error, 0, len(fieldErrs))
+	reported := map[string]bool{}
+	for _, e := range fieldErrs {
+		errs = append(errs, d.at(d.lineOf(join(path, e.Field)), "%s is invalid: %s", where, e.Error()))
+		reported[e.Field] = true
+	}
+	if r.opts.Explain == nil || decodeErr != nil {
+		return errs
+	}
+	// An explanation about a field that admission reported already, or
+	// about a field of the entry it reported, says nothing new.
+	for _, e := range r.opts.Explain(&admitted) {
+		if !reported[e.Field] && !reported[parent(e.Field)] {
+			errs = append(errs, d.at(d.lineOf(join(path, e.Field)), "%s: invalid spec: %s", where, e.Error()))
+		}
+	}
+	return errs
+}
+
+// parent returns the path of the field or entry that holds the one at
+// path: spec.tiers[0] for spec.tiers[0].name, spec.tiers for spec.tiers[0].
+func parent(path string) string {
+	if i := strings.LastIndexAny(path, ".["); i > 0 {
+		return path[:i]
+	}
+	return ""
 }
 
 // describe names an object the way kubectl does: kind namespace/name.
@@ -473,15 +565,23 @@ func (d *document) decodeStrict(j []byte, obj any, path, where string) []error {
 		errs = append(errs, d.at(line, "%s: %v", where, e))
 	}
 	// The decoder reports fields in key order; the reader wants line order.
-	slices.SortStableFunc(errs, func(a, b error) int { return a.(*Error).Pos.Line - b.(*Error).Pos.Line })
+	slices.SortStableFunc(errs, func(a, b error) int { return errorLine(a) - errorLine(b) })
 	return errs
 }
 
-func join(path, field string) string {
-	if path == "" {
-		return field
+// errorLine is the line of an *Error, 0 for another error.
+func errorLine(err error) int {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Pos.Line
 	}
-	return path + "." + field
+	return 0
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
 }
 
 func inParens(s string) string {

@@ -44,16 +44,24 @@ func foreignPolicy(name string) networkingv1.NetworkPolicy {
 // step is a Step in short: action and policy name.
 type step struct{ Action, Name string }
 
+// steps are p's steps, nil for none.
 func steps(p plan.Plan) []step {
-	var out []step
+	if len(p.Steps) == 0 {
+		return nil
+	}
+	out := make([]step, 0, len(p.Steps))
 	for _, s := range p.Steps {
 		out = append(out, step{string(s.Action), s.Policy.Name})
 	}
 	return out
 }
 
+// names are the names of policies, nil for none.
 func names(policies []networkingv1.NetworkPolicy) []string {
-	var out []string
+	if len(policies) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(policies))
 	for _, p := range policies {
 		out = append(out, p.Name)
 	}

@@ -20,7 +20,7 @@ func TestExplain(t *testing.T) {
 		},
 	})
 	dbDeny := netpol("dev/db-deny", networkingv1.NetworkPolicySpec{PodSelector: *match("app", "db"), PolicyTypes: types(ingress)})
-	clientOut := clientEgress("client-out", networkingv1.NetworkPolicyEgressRule{
+	clientOut := clientEgress(networkingv1.NetworkPolicyEgressRule{
 		Ports: []networkingv1.NetworkPolicyPort{numPort(tcp, 3306)},
 		To:    []networkingv1.NetworkPolicyPeer{{PodSelector: match("app", "db")}},
 	})

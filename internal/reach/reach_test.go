@@ -139,9 +139,9 @@ func webIngress(name string, r networkingv1.NetworkPolicyIngressRule) networking
 	})
 }
 
-// clientEgress is the policy dev/<name> that selects app=client for Egress with rules.
-func clientEgress(name string, rules ...networkingv1.NetworkPolicyEgressRule) networkingv1.NetworkPolicy {
-	return netpol("dev/"+name, networkingv1.NetworkPolicySpec{
+// clientEgress is the policy dev/client-out that selects app=client for Egress with rules.
+func clientEgress(rules ...networkingv1.NetworkPolicyEgressRule) networkingv1.NetworkPolicy {
+	return netpol("dev/client-out", networkingv1.NetworkPolicySpec{
 		PodSelector: *match("app", "client"),
 		PolicyTypes: types(egress),
 		Egress:      rules,
@@ -218,21 +218,21 @@ func checkCases() []checkCase {
 	})
 	egressOnlyDeny := netpol("dev/no-egress", networkingv1.NetworkPolicySpec{PolicyTypes: types(egress)})
 	allowAll := netpol("dev/allow-all", networkingv1.NetworkPolicySpec{Ingress: []networkingv1.NetworkPolicyIngressRule{{}}})
-	mysqlOut := clientEgress("client-out", networkingv1.NetworkPolicyEgressRule{Ports: []networkingv1.NetworkPolicyPort{namedPort("", "mysql")}})
-	dnsOut := clientEgress("client-out", networkingv1.NetworkPolicyEgressRule{
+	mysqlOut := clientEgress(networkingv1.NetworkPolicyEgressRule{Ports: []networkingv1.NetworkPolicyPort{namedPort("", "mysql")}})
+	dnsOut := clientEgress(networkingv1.NetworkPolicyEgressRule{
 		Ports: []networkingv1.NetworkPolicyPort{namedPort(udp, "dns")},
 		To: []networkingv1.NetworkPolicyPeer{{
 			NamespaceSelector: match(corev1.LabelMetadataName, "kube-system"),
 			PodSelector:       match("k8s-app", "kube-dns"),
 		}},
 	})
-	httpsOut := clientEgress("client-out", networkingv1.NetworkPolicyEgressRule{
+	httpsOut := clientEgress(networkingv1.NetworkPolicyEgressRule{
 		Ports: []networkingv1.NetworkPolicyPort{numPort(tcp, 443)},
 		To:    []networkingv1.NetworkPolicyPeer{ipBlockPeer("0.0.0.0/0")},
 	})
 	portRange := onPorts(rangePort(tcp, 8000, 8100))
 	block := fromPeers(ipBlockPeer("10.0.0.0/16", "10.0.0.2/32"))
-	internetOnly := clientEgress("client-out", networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{ipBlockPeer("0.0.0.0/0", "10.0.0.0/8")}})
+	internetOnly := clientEgress(networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{ipBlockPeer("0.0.0.0/0", "10.0.0.0/8")}})
 	v6Block := fromPeers(ipBlockPeer("fd00::/64"))
 	anyIPv4 := fromPeers(ipBlockPeer("0.0.0.0/0"))
 	fromClients80 := webIngress("allow-clients", networkingv1.NetworkPolicyIngressRule{
@@ -244,11 +244,11 @@ func checkCases() []checkCase {
 		From:  []networkingv1.NetworkPolicyPeer{{PodSelector: match("app", "db")}},
 	})
 	any80 := webIngress("allow-80", networkingv1.NetworkPolicyIngressRule{Ports: []networkingv1.NetworkPolicyPort{numPort(tcp, 80)}})
-	clientToWeb := clientEgress("client-out", networkingv1.NetworkPolicyEgressRule{
+	clientToWeb := clientEgress(networkingv1.NetworkPolicyEgressRule{
 		Ports: []networkingv1.NetworkPolicyPort{numPort(tcp, 80)},
 		To:    []networkingv1.NetworkPolicyPeer{{PodSelector: match("app", "web")}},
 	})
-	clientNoEgress := clientEgress("client-out")
+	clientNoEgress := clientEgress()
 	prodDeny := netpol("prod/deny-all", networkingv1.NetworkPolicySpec{PolicyTypes: types(ingress, egress)})
 	webOrDBDeny := netpol("dev/web-db-deny", networkingv1.NetworkPolicySpec{PodSelector: *expr("app", metav1.LabelSelectorOpIn, "web", "db")})
 	notClients := fromPeers(networkingv1.NetworkPolicyPeer{PodSelector: expr("app", metav1.LabelSelectorOpNotIn, "client")})
@@ -474,7 +474,8 @@ func TestSubset(t *testing.T) {
 	}
 	sub := e.Subset(keep)
 	all := e.Subset(func(*networkingv1.NetworkPolicy) bool { return true })
-	endpoints := []Endpoint{IPEndpoint("10.0.200.1"), IPEndpoint("8.8.8.8")}
+	endpoints := make([]Endpoint, 0, 2+len(s.Pods))
+	endpoints = append(endpoints, IPEndpoint("10.0.200.1"), IPEndpoint("8.8.8.8"))
 	for i := range s.Pods {
 		endpoints = append(endpoints, PodEndpoint(&s.Pods[i]))
 	}

@@ -73,7 +73,7 @@ func TestPolicyView(t *testing.T) {
 		t.Fatal("Policy(app, db) found nothing")
 	}
 	names := func(pods []*corev1.Pod) []string {
-		var out []string
+		out := make([]string, 0, len(pods))
 		for _, p := range pods {
 			out = append(out, p.Namespace+"/"+p.Name)
 		}
@@ -97,7 +97,7 @@ func TestPolicyView(t *testing.T) {
 		Pods    []string
 		Address string
 	}
-	var peers []peer
+	peers := make([]peer, 0, len(rule.Peers))
 	for _, p := range rule.Peers {
 		peers = append(peers, peer{Pods: names(p.Pods), Address: p.Address})
 	}

@@ -260,7 +260,10 @@ func ipBlock(b *tierwallv1alpha1.IPBlock) *networkingv1.IPBlock {
 
 // policyPorts converts ports, making the TCP default explicit.
 func policyPorts(ports []tierwallv1alpha1.Port) []networkingv1.NetworkPolicyPort {
-	var out []networkingv1.NetworkPolicyPort
+	if len(ports) == 0 {
+		return nil
+	}
+	out := make([]networkingv1.NetworkPolicyPort, 0, len(ports))
 	for _, p := range ports {
 		out = append(out, networkingv1.NetworkPolicyPort{
 			Protocol: ptr.To(corev1.Protocol(p.EffectiveProtocol())),

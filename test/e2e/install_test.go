@@ -100,7 +100,8 @@ var _ = Describe("Installing tierwall like a user", Ordered, func() {
 	})
 
 	It("gives the manager the ServiceAccount's rights and no more", func() {
-		whoami, stderr, err := runKubectl(managerKubeconfig, nil, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+		whoami, stderr, err := runKubectl(managerKubeconfig, nil, "auth", "whoami", "-o",
+			"jsonpath={.status.userInfo.username}")
 		Expect(err).NotTo(HaveOccurred(), stderr)
 		Expect(whoami).To(Equal(serviceAccount))
 		for _, check := range []struct {
@@ -303,7 +304,8 @@ spec:
 		Expect(health.Message).To(ContainSubstring("wordpress-tier-cache"))
 		// The foreign policy is left as it was.
 		foreign := &networkingv1.NetworkPolicy{}
-		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: appNamespace, Name: "wordpress-tier-cache"}, foreign)).To(Succeed())
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: appNamespace, Name: "wordpress-tier-cache"},
+			foreign)).To(Succeed())
 		Expect(foreign.OwnerReferences).To(BeEmpty())
 		expectNoForbidden(managers)
 	})
@@ -402,7 +404,9 @@ func sampleAsArgoCDAppliesIt() []byte {
 	Expect(err).NotTo(HaveOccurred())
 	obj := &unstructured.Unstructured{}
 	Expect(yaml.Unmarshal(data, &obj.Object)).To(Succeed())
-	obj.SetAnnotations(map[string]string{argoTrackingAnnotation: "tierwall-demo:tierwall.dev/AppIsolation:dev-wordpress/wordpress"})
+	obj.SetAnnotations(map[string]string{
+		argoTrackingAnnotation: "tierwall-demo:tierwall.dev/AppIsolation:dev-wordpress/wordpress",
+	})
 	obj.SetLabels(map[string]string{argoInstanceLabel: "tierwall-demo"})
 	out, err := yaml.Marshal(obj.Object)
 	Expect(err).NotTo(HaveOccurred())
@@ -442,8 +446,9 @@ func policiesOf(g Gomega, app *tierwallv1alpha1.AppIsolation) map[string]network
 		}
 		owner := metav1.GetControllerOf(&p)
 		g.Expect(owner).NotTo(BeNil(), "NetworkPolicy %s has no controller", p.Name)
-		g.Expect([]string{owner.Kind, owner.Name, string(owner.UID)}).To(Equal([]string{"AppIsolation", appName, string(app.UID)}),
-			"the controller of NetworkPolicy %s (kind, name, UID)", p.Name)
+		g.Expect([]string{owner.Kind, owner.Name, string(owner.UID)}).
+			To(Equal([]string{"AppIsolation", appName, string(app.UID)}),
+				"the controller of NetworkPolicy %s (kind, name, UID)", p.Name)
 		g.Expect(p.Labels).To(HaveKeyWithValue(tierwallv1alpha1.ManagedByLabel, tierwallv1alpha1.ManagedByValue))
 		g.Expect(p.Labels).To(HaveKeyWithValue(tierwallv1alpha1.AppIsolationLabel, appName))
 		g.Expect(p.Labels).NotTo(HaveKey(argoInstanceLabel))

@@ -72,7 +72,8 @@ func ArgoCDHealth(script string, obj map[string]any) (Health, error) {
 		{lua.BaseLibName, lua.OpenBase},
 		{lua.TabLibName, lua.OpenTable},
 	} {
-		if err := l.CallByParam(lua.P{Fn: l.NewFunction(lib.open), NRet: 0, Protect: true}, lua.LString(lib.name)); err != nil {
+		if err := l.CallByParam(lua.P{Fn: l.NewFunction(lib.open), NRet: 0, Protect: true},
+			lua.LString(lib.name)); err != nil {
 			return Health{}, fmt.Errorf("failed to open Lua library %q: %w", lib.name, err)
 		}
 	}

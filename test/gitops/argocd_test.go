@@ -44,7 +44,10 @@ func observed(t *testing.T, gen, observedGen int64) *tierwallv1alpha1.AppIsolati
 	return app
 }
 
-func setCondition(app *tierwallv1alpha1.AppIsolation, conditionType string, status metav1.ConditionStatus, reason, message string, gen int64) {
+func setCondition(
+	app *tierwallv1alpha1.AppIsolation, conditionType string, status metav1.ConditionStatus,
+	reason, message string, gen int64,
+) {
 	meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
 		Type: conditionType, Status: status, Reason: reason, Message: message, ObservedGeneration: gen,
 		LastTransitionTime: metav1.Now(),
@@ -54,10 +57,12 @@ func setCondition(app *tierwallv1alpha1.AppIsolation, conditionType string, stat
 // succeeded is updateStatus's outcome of a successful reconcile of gen.
 func succeeded(app *tierwallv1alpha1.AppIsolation, gen int64) *tierwallv1alpha1.AppIsolation {
 	app.Status.TierCount, app.Status.PolicyCount = 2, ptr.To[int32](4)
-	app.Status.Policies = []string{"wordpress-tier-frontend", "wordpress-tier-database", "wordpress-dns", "wordpress-default-deny"}
+	app.Status.Policies = []string{"wordpress-tier-frontend", "wordpress-tier-database", "wordpress-dns",
+		"wordpress-default-deny"}
 	setCondition(app, tierwallv1alpha1.ReadyCondition, metav1.ConditionTrue, tierwallv1alpha1.ReconciledReason,
 		"Enforcing 4 NetworkPolicies for 2 tiers", gen)
-	setCondition(app, tierwallv1alpha1.SelectorsMatchedCondition, metav1.ConditionTrue, tierwallv1alpha1.SelectorsMatchReason,
+	setCondition(app, tierwallv1alpha1.SelectorsMatchedCondition, metav1.ConditionTrue,
+		tierwallv1alpha1.SelectorsMatchReason,
 		"Every tier and ingress controller selects pods, and every governed pod is in exactly one tier", gen)
 	meta.RemoveStatusCondition(&app.Status.Conditions, tierwallv1alpha1.ReconcilingCondition)
 	meta.RemoveStatusCondition(&app.Status.Conditions, tierwallv1alpha1.StalledCondition)
@@ -67,7 +72,9 @@ func succeeded(app *tierwallv1alpha1.AppIsolation, gen int64) *tierwallv1alpha1.
 
 // failedTerminally is summarize's outcome of an error a retry cannot fix at
 // gen.
-func failedTerminally(app *tierwallv1alpha1.AppIsolation, gen int64, reason, message string) *tierwallv1alpha1.AppIsolation {
+func failedTerminally(
+	app *tierwallv1alpha1.AppIsolation, gen int64, reason, message string,
+) *tierwallv1alpha1.AppIsolation {
 	setCondition(app, tierwallv1alpha1.ReadyCondition, metav1.ConditionFalse, reason, message, gen)
 	setCondition(app, tierwallv1alpha1.StalledCondition, metav1.ConditionTrue, reason, message, gen)
 	meta.RemoveStatusCondition(&app.Status.Conditions, tierwallv1alpha1.ReconcilingCondition)
@@ -78,7 +85,8 @@ func failedTerminally(app *tierwallv1alpha1.AppIsolation, gen int64, reason, mes
 // failedRetryably is summarize's outcome of an error that may pass on retry,
 // at gen: observedGeneration does not move.
 func failedRetryably(app *tierwallv1alpha1.AppIsolation, gen int64, message string) *tierwallv1alpha1.AppIsolation {
-	setCondition(app, tierwallv1alpha1.ReadyCondition, metav1.ConditionFalse, tierwallv1alpha1.ApplyFailedReason, message, gen)
+	setCondition(app, tierwallv1alpha1.ReadyCondition, metav1.ConditionFalse, tierwallv1alpha1.ApplyFailedReason,
+		message, gen)
 	setCondition(app, tierwallv1alpha1.ReconcilingCondition, metav1.ConditionTrue, tierwallv1alpha1.ProgressingReason,
 		"Retrying after an error: "+message, gen)
 	meta.RemoveStatusCondition(&app.Status.Conditions, tierwallv1alpha1.StalledCondition)
@@ -86,9 +94,11 @@ func failedRetryably(app *tierwallv1alpha1.AppIsolation, gen int64, message stri
 }
 
 const (
-	conflictMessage = "NetworkPolicy wordpress-dns in namespace dev-wordpress already exists and is not managed by this AppIsolation; tierwall does not modify it: delete or rename it, or rename the AppIsolation or tier"
-	timeoutMessage  = "failed to create NetworkPolicy dev-wordpress/wordpress-dns: the server was unable to return a response in the time allotted"
-	invalidMessage  = "tier database: invalid podSelector: values[0][tier]: Invalid value: \"-mysql\""
+	conflictMessage = "NetworkPolicy wordpress-dns in namespace dev-wordpress already exists and is not managed " +
+		"by this AppIsolation; tierwall does not modify it: delete or rename it, or rename the AppIsolation or tier"
+	timeoutMessage = "failed to create NetworkPolicy dev-wordpress/wordpress-dns: the server was unable to " +
+		"return a response in the time allotted"
+	invalidMessage = "tier database: invalid podSelector: values[0][tier]: Invalid value: \"-mysql\""
 )
 
 func TestArgoCDHealth(t *testing.T) {
@@ -123,12 +133,14 @@ func TestArgoCDHealth(t *testing.T) {
 		name: "reconciled, but a tier selects no pods: a warning, not a failure",
 		app: func(t *testing.T) *tierwallv1alpha1.AppIsolation {
 			app := succeeded(observed(t, 1, 0), 1)
-			setCondition(app, tierwallv1alpha1.SelectorsMatchedCondition, metav1.ConditionFalse, tierwallv1alpha1.TierSelectsNoPodsReason,
+			setCondition(app, tierwallv1alpha1.SelectorsMatchedCondition, metav1.ConditionFalse,
+				tierwallv1alpha1.TierSelectsNoPodsReason,
 				"Tiers that select no pods: database", 1)
 			app.Status.Warnings = tierwallv1alpha1.TierSelectsNoPodsReason
 			return app
 		},
-		want: Health{Healthy, "Reconciled: Enforcing 4 NetworkPolicies for 2 tiers. Warnings: TierSelectsNoPods (see the conditions)"},
+		want: Health{Healthy,
+			"Reconciled: Enforcing 4 NetworkPolicies for 2 tiers. Warnings: TierSelectsNoPods (see the conditions)"},
 	}, {
 		name: "spec changed, the new generation not reconciled yet",
 		app:  func(t *testing.T) *tierwallv1alpha1.AppIsolation { return succeeded(observed(t, 2, 0), 1) },
@@ -196,7 +208,8 @@ func TestArgoCDHealth(t *testing.T) {
 		name: "no Ready condition",
 		app: func(t *testing.T) *tierwallv1alpha1.AppIsolation {
 			app := observed(t, 1, 1)
-			setCondition(app, tierwallv1alpha1.SelectorsMatchedCondition, metav1.ConditionTrue, tierwallv1alpha1.SelectorsMatchReason, "", 1)
+			setCondition(app, tierwallv1alpha1.SelectorsMatchedCondition, metav1.ConditionTrue,
+				tierwallv1alpha1.SelectorsMatchReason, "", 1)
 			return app
 		},
 		want: Health{Progressing, "Waiting for the Ready condition"},
