@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -83,8 +84,9 @@ func TestDifferential(t *testing.T) {
 			t.Fatalf("stopping after 3 disagreeing sets")
 		}
 	}
-	t.Logf("%d random NetworkPolicy sets, %d cells each: packets under kube-router and internal/reach agree on every cell (%s)",
-		*setsFlag, len(cs), time.Since(start).Round(time.Second))
+	t.Logf("%d random NetworkPolicy sets, %d cells each: packets under kube-router and internal/reach agree on every cell "+
+		"but %d cells left out as kube-router's known departures from the spec (same-chain bypass, named ports) (%s)",
+		*setsFlag, len(cs), d.excluded, time.Since(start).Round(time.Second))
 }
 
 func mustCells(t *testing.T, pods []*labPod) []cell {
@@ -102,6 +104,94 @@ type differential struct {
 	m1, m2 *labPod
 	// flips counts marker flips: odd is "m1 -> m2 denied".
 	flips int
+	// excluded counts the cells left out as kube-router's known departures
+	// from the spec: sameChainBypass and namedPortRule.
+	excluded int
+}
+
+// namedPortRule names a policy whose named ports kube-router v2.1.0
+// enforces otherwise than the spec, or returns "": a policy that selects the
+// cell's source for egress, or its destination for ingress, with a rule that
+// has a named port. The spec (NetworkPolicyPort.port): "This can either be
+// a numerical or named port on a pod", resolved on the destination pod; a
+// rule's ports match a connection if one of them does; and
+// (NetworkPolicyEgressRule.to) "If this field is empty or missing, this rule
+// matches all destinations". kube-router departs from it twice
+// (pkg/controllers/netpol/policy.go):
+//
+//   - named ports that resolve to no port of the rule's peers leave the rule
+//     with no port at all, and a rule with no ports matches every port: the
+//     rule allows everything it should allow nothing of;
+//   - an egress rule with a named port and no "to" resolves the name only on
+//     the pods of the policy's own namespace ("we must try to grab NamedPort
+//     from pods that in same namespace") and allows the numbers it found to
+//     every destination.
+//
+// The differential test leaves out such cells, by this name, and counts
+// them; named-port resolution is covered by internal/reach's unit tests.
+func namedPortRule(e *reach.Evaluator, policies []networkingv1.NetworkPolicy, c cell) string {
+	named := func(ports []networkingv1.NetworkPolicyPort) bool {
+		return slices.ContainsFunc(ports, func(port networkingv1.NetworkPolicyPort) bool {
+			return port.Port != nil && port.Port.Type == intstr.String
+		})
+	}
+	for _, p := range policies {
+		v, _ := e.Policy(p.Namespace, p.Name)
+		if v.Egress && selectsPod(v, c.from.pod) && slices.ContainsFunc(v.EgressRules, func(r reach.RuleView) bool { return named(r.Ports) }) {
+			return "kube-router named ports, in " + p.Namespace + "/" + p.Name
+		}
+		if v.Ingress && selectsPod(v, c.to.pod) && slices.ContainsFunc(v.IngressRules, func(r reach.RuleView) bool { return named(r.Ports) }) {
+			return "kube-router named ports, in " + p.Namespace + "/" + p.Name
+		}
+	}
+	return ""
+}
+
+func selectsPod(v reach.PolicyView, pod *corev1.Pod) bool {
+	return slices.ContainsFunc(v.Selected, func(q *corev1.Pod) bool { return q.Namespace == pod.Namespace && q.Name == pod.Name })
+}
+
+// sameChainBypass names the policy through which kube-router v2.1.0 lets
+// the cell's connection through although the NetworkPolicy spec denies it,
+// or returns "". The spec (concepts page, "The two sorts of pod isolation"):
+// "For a connection from a source pod to a destination pod to be allowed,
+// both the egress policy on the source pod and the ingress policy on the
+// destination pod need to allow the connection. If either side does not
+// allow the connection, it will not happen."
+//
+// kube-router builds one chain per pod for both directions, and that chain
+// runs every policy that selects the pod, each with its ingress rules
+// (destination among the policy's pods) and its egress rules (source among
+// them). When one policy selects both pods, its egress rule allowing the
+// connection marks the packet in the destination's chain too, so the
+// destination's ingress isolation is bypassed; likewise its ingress rule in
+// the source's chain bypasses the source's egress isolation. Reported as
+// k3s-io/k3s#2390 ("egress network policy allows ingress network policy to
+// be bypassed"); see pkg/controllers/netpol/pod.go, setupPodNetpolRules.
+// The differential test leaves these cells out, by this name, and counts
+// them.
+func sameChainBypass(e *reach.Evaluator, c cell) string {
+	v := e.Check(reach.PodEndpoint(c.from.pod), reach.PodEndpoint(c.to.pod), c.flow.Port, c.flow.Protocol)
+	selects := func(key string, pod *corev1.Pod) bool {
+		ns, name, _ := strings.Cut(key, "/")
+		p, ok := e.Policy(ns, name)
+		return ok && slices.ContainsFunc(p.Selected, func(q *corev1.Pod) bool {
+			return q.Namespace == pod.Namespace && q.Name == pod.Name
+		})
+	}
+	for _, key := range v.EgressAllowedBy {
+		// The source's egress allows it, and the same policy selects the
+		// destination: its chain marks the packet.
+		if selects(key, c.to.pod) {
+			return "kube-router same-chain bypass of ingress through " + key
+		}
+	}
+	for _, key := range v.IngressAllowedBy {
+		if selects(key, c.from.pod) {
+			return "kube-router same-chain bypass of egress through " + key
+		}
+	}
+	return ""
 }
 
 // apply replaces the policies of the population's namespaces with set and
@@ -187,8 +277,16 @@ func (d *differential) check(t *testing.T, set []networkingv1.NetworkPolicy) (di
 	if err != nil {
 		t.Fatalf("internal/reach refused the set: %v\n%s", err, policiesYAML(set))
 	}
-	for i := range d.cells {
+	e, err := reach.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range d.cells {
 		if measured[i].Allowed == evaluated[i].Allowed {
+			continue
+		}
+		if (measured[i].Allowed && sameChainBypass(e, c) != "") || namedPortRule(e, s.Policies, c) != "" {
+			d.excluded++
 			continue
 		}
 		for range 2 {

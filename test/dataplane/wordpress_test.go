@@ -3,6 +3,8 @@ package dataplane
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -166,4 +168,13 @@ func TestWordPress(t *testing.T) {
 			table(w.pods, declared), table(w.pods, evaluated), table(w.pods, measured))
 	}
 	t.Logf("Measured with packets under kube-router, equal to the declared graph and to tierwall reach:\n%s", table(w.pods, measured))
+
+	// docs/testing.md quotes this matrix as the lab's output.
+	doc, err := os.ReadFile(filepath.Join(fixtures.RepoRoot(), "docs", "testing.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), table(w.pods, measured)) {
+		t.Errorf("docs/testing.md does not quote the measured WordPress matrix as the lab prints it: update it")
+	}
 }
