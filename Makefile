@@ -65,6 +65,7 @@ lint-config: golangci-lint ## Check .golangci.yml against golangci-lint's schema
 .PHONY: verify
 verify: manifests generate fmt ## Regenerate code and manifests and tidy go.mod; fail if anything changed.
 	go mod tidy -diff
+	cd test/dataplane && go mod tidy -diff
 	@if [ -n "$$(git status --porcelain)" ]; then \
 		echo "The tree changed: run 'make manifests generate fmt' and 'go mod tidy', and commit the result."; \
 		git status --porcelain; git --no-pager diff --stat; exit 1; fi
@@ -79,6 +80,19 @@ ENVTEST_ASSETS = $(shell hack/envtest-binaries.sh)
 .PHONY: test
 test: manifests generate vet envtest ## Run all unit and envtest tests.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -coverprofile cover.out
+	@echo "Real packets are proved by 'make test-dataplane' (as root; kube-router in network namespaces), which .ci/run runs after this."
+
+# test-dataplane checks root before anything else, so that a user without
+# it learns so at once rather than after building the envtest binaries.
+# The lab is a module of its own (test/dataplane): it is tidied, formatted
+# and vetted here, not by the targets above.
+.PHONY: test-dataplane
+test-dataplane: manifests ## Prove the policies with real TCP and UDP packets under kube-router, K3s's NetworkPolicy engine, in network namespaces (root; DATAPLANE_FLAGS for go test flags).
+	@[ "$$(id -u)" -eq 0 ] || { echo "test-dataplane: the lab needs root to create network namespaces and iptables rules in them: run 'sudo make test-dataplane' (CI runs as root)" >&2; exit 1; }
+	cd test/dataplane && go mod tidy -diff
+	@[ -z "$$(gofmt -l test/dataplane)" ] || { echo "test-dataplane: run gofmt -w test/dataplane" >&2; gofmt -l test/dataplane; exit 1; }
+	cd test/dataplane && go vet ./...
+	KUBEBUILDER_ASSETS="$$(hack/envtest-binaries.sh)" test/dataplane/lab.sh -test.v $(DATAPLANE_FLAGS)
 
 # test-e2e builds the manager itself (not `build`, which also needs the CLI),
 # so that the binary under test always matches the source.
