@@ -38,7 +38,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -288,14 +287,12 @@ func startManager(ctx context.Context, cfg *rest.Config) (func() error, error) {
 		Scheme:                 testenv.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                  controllers.CacheOptions(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := (&controllers.AppIsolationReconciler{
-		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(controllers.ControllerName),
-	}).SetupWithManager(mgr); err != nil {
+	if err := controllers.Setup(mgr, controllers.Options{ObservableNamespaces: []string{"kube-system"}}); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
