@@ -62,37 +62,8 @@ func TestReachLiveCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := t.Context()
 	objs := storyObjects(t)
-	for i := range objs.Namespaces {
-		if objs.Namespaces[i].Name == "kube-system" {
-			continue // envtest has it
-		}
-		if err := c.Create(ctx, &objs.Namespaces[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range objs.Pods {
-		p := objs.Pods[i].DeepCopy()
-		status := p.Status
-		if err := c.Create(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-		p.Status = status
-		p.Status.PodIPs = []corev1.PodIP{{IP: status.PodIP}}
-		if err := c.Status().Update(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range objs.NetworkPolicies {
-		if err := c.Create(ctx, &objs.NetworkPolicies[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	app := objs.AppIsolations[0].DeepCopy()
-	if err := c.Create(ctx, app); err != nil {
-		t.Fatal(err)
-	}
+	seedCluster(t, c, objs)
 
 	user, err := env.AddUser(envtest.User{Name: "reviewer", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
@@ -116,13 +87,13 @@ func TestReachLiveCluster(t *testing.T) {
 	// The hand-written policies are in force; the DryRun AppIsolation is not.
 	_, want, _ := run("", "reach", "-f", pods, "-f", handwritten, "-o", "list")
 	var wantLines []string
-	for _, line := range strings.Split(want, "\n") {
+	for line := range strings.SplitSeq(want, "\n") {
 		if strings.Contains(line, "dev-wordpress/") || strings.HasPrefix(line, "FROM") {
 			wantLines = append(wantLines, line)
 		}
 	}
 	var gotLines []string
-	for _, line := range strings.Split(out.String(), "\n") {
+	for line := range strings.SplitSeq(out.String(), "\n") {
 		if line != "" && !strings.Contains(line, "flows allowed") {
 			gotLines = append(gotLines, line)
 		}
@@ -152,13 +123,13 @@ func TestReachLiveCluster(t *testing.T) {
 
 	// Once enforced (the operator's policies applied), the live cluster
 	// shows them, named by their AppIsolation.
-	policies, err := render.Render(app)
+	policies, err := render.Render(&objs.AppIsolations[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range policies {
 		policies[i].OwnerReferences = nil
-		if err := c.Create(ctx, &policies[i]); err != nil {
+		if err := c.Create(t.Context(), &policies[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,7 +144,7 @@ func TestReachLiveCluster(t *testing.T) {
 // kubectl plugin does, and evaluates the policies in force.
 func TestReadCluster(t *testing.T) {
 	objs := storyObjects(t)
-	var initial []client.Object
+	initial := make([]client.Object, 0, len(objs.Namespaces)+len(objs.Pods)+len(objs.NetworkPolicies)+1)
 	for i := range objs.Namespaces {
 		initial = append(initial, &objs.Namespaces[i])
 	}
@@ -229,5 +200,40 @@ func TestInNamespace(t *testing.T) {
 	}
 	if len(keptPods) != 5 {
 		t.Errorf("kept %d pods, want the 5 that the flows join", len(keptPods))
+	}
+}
+
+// seedCluster creates the story's objects in the cluster, pods with their
+// status.
+func seedCluster(t *testing.T, c client.Client, objs *input.Objects) {
+	t.Helper()
+	ctx := t.Context()
+	for i := range objs.Namespaces {
+		if objs.Namespaces[i].Name == "kube-system" {
+			continue // envtest has it
+		}
+		if err := c.Create(ctx, &objs.Namespaces[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range objs.Pods {
+		p := objs.Pods[i].DeepCopy()
+		status := p.Status
+		if err := c.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		p.Status = status
+		p.Status.PodIPs = []corev1.PodIP{{IP: status.PodIP}}
+		if err := c.Status().Update(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range objs.NetworkPolicies {
+		if err := c.Create(ctx, &objs.NetworkPolicies[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Create(ctx, objs.AppIsolations[0].DeepCopy()); err != nil {
+		t.Fatal(err)
 	}
 }

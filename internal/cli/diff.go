@@ -135,11 +135,11 @@ type file struct {
 func runDiff(cmd *cobra.Command, s *streams, in *inputFlags, base string, states []string) (*diffResult, error) {
 	var stateFiles []file
 	for _, name := range states {
-		fs, err := readPaths([]string{name})
+		read, err := readPaths([]string{name})
 		if err != nil {
 			return nil, err
 		}
-		stateFiles = append(stateFiles, fs...)
+		stateFiles = append(stateFiles, read...)
 	}
 	headFiles, err := readPaths(in.files)
 	if err != nil {
@@ -311,7 +311,7 @@ func evaluateVersion(cmd *cobra.Command, s *streams, in *inputFlags, what string
 		Namespace:        in.namespace,
 		EnforceNamespace: cmd.Flags().Changed("namespace"),
 	})
-	var errs []error
+	errs := make([]error, 0, len(files))
 	for _, f := range files {
 		errs = append(errs, r.Read(f.name, f.data))
 	}
@@ -534,8 +534,8 @@ func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
-	if strings.HasSuffix(word, "y") {
-		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
+	if before, ok := strings.CutSuffix(word, "y"); ok {
+		return fmt.Sprintf("%d %sies", n, before)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
