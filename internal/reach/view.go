@@ -8,9 +8,10 @@ import (
 )
 
 // PolicyView is how a policy of the State applies to the State's pods, as the
-// Evaluator compiled it: callers that reason about one policy at a time (the
-// operator's search for foreign policies) read the semantics from here instead
-// of applying selectors themselves.
+// Evaluator compiled it: internal/foreign, which reasons about one policy at a
+// time, reads which pods a policy and its peers select from here. (The
+// operator still matches namespaceSelectors itself, through NamespaceLabels,
+// to decide which namespaces' pods to read into the State.)
 type PolicyView struct {
 	// Ingress and Egress are the effective policyTypes (with the API's
 	// defaulting when policyTypes is empty).
