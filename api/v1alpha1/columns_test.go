@@ -2,14 +2,16 @@ package v1alpha1_test
 
 import (
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
-
-	"k8s.io/utils/ptr"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/test/fixtures"
@@ -36,6 +38,38 @@ var _ = Describe("kubectl get", func() {
 			Expect(lines).To(HaveLen(2))
 			Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "READY", "MODE", "TIERS", "POLICIES", "WARNINGS", "STATUS", "AGE"}))
 			Expect(lines[1]).To(MatchRegexp(`^wordpress\s+True\s+Enforce\s+2\s+4\s+PodInNoTier\s+Enforcing 4 NetworkPolicies for 2 tiers\s+\d+s$`))
+		}
+	})
+})
+
+// The docs quote kubectl get's header: it must be the real one.
+var _ = Describe("kubectl get in the docs", func() {
+	It("quotes the columns kubectl really prints", func() {
+		// With no AppIsolation kubectl prints no header: create one.
+		app, err := fixtures.WordPress(newNamespace())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8sClient.Create(ctx, app)).To(Succeed())
+		stdout, stderr, err := kubectl("get", "appisolations", "-A")
+		Expect(err).NotTo(HaveOccurred(), readAll(stderr))
+		header := strings.Fields(strings.SplitN(readAll(stdout), "\n", 2)[0])
+		Expect(header).To(ContainElement("WARNINGS"))
+		for _, doc := range []string{"README.md", filepath.Join("docs", "reconciliation.md")} {
+			data, err := os.ReadFile(filepath.Join(fixtures.RepoRoot(), doc))
+			Expect(err).NotTo(HaveOccurred())
+			quoted := 0
+			for line := range strings.SplitSeq(string(data), "\n") {
+				fields := strings.Fields(line)
+				if len(fields) == 0 || (fields[0] != "NAME" && fields[0] != "NAMESPACE") || !slices.Contains(fields, "READY") {
+					continue
+				}
+				quoted++
+				want := header
+				if fields[0] == "NAME" {
+					want = header[1:] // without -A
+				}
+				Expect(fields).To(Equal(want), "%s quotes a kubectl get header that kubectl does not print", doc)
+			}
+			Expect(quoted).To(BeNumerically(">", 0), "%s quotes no kubectl get header", doc)
 		}
 	})
 })
