@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -147,24 +149,28 @@ var _ = Describe("Soak", Label("soak"), Ordered, func() {
 		// The API server restarts once, somewhere in the middle third.
 		restartAt := time.Now().Add(duration/3 + time.Duration(rng.Int64N(int64(duration/3))))
 		restarted := false
+		// The next kill -9 of the leader, 3 to 15 seconds after the last.
+		nextKill := func() time.Time { return time.Now().Add(time.Duration(3000+rng.IntN(12000)) * time.Millisecond) }
+		killAt := nextKill()
 		counts := map[string]int{}
 		deadline := time.Now().Add(duration)
 		for time.Now().Before(deadline) {
 			supervise()
-			switch n := rng.IntN(100); {
+			switch {
 			case !restarted && time.Now().After(restartAt):
 				restarted = true
 				counts["apiserver restarts"]++
 				restartAPIServer()
-			case n < 70:
-				counts["label flaps"]++
-				flapLabel(rng)
-			case n < 90:
-				counts["spec changes"]++
-				toggleDatabaseTier(valid[rng.IntN(busyApps+otherApps)])
-			default:
+			case time.Now().After(killAt) && current.leading():
 				counts["kill -9"]++
 				current.kill()
+				killAt = nextKill()
+			case rng.IntN(100) < 75:
+				counts["label flaps"]++
+				flapLabel(rng)
+			default:
+				counts["spec changes"]++
+				toggleDatabaseTier(valid[rng.IntN(busyApps+otherApps)])
 			}
 			// The pace of the churn, not a wait for a condition.
 			time.Sleep(time.Duration(20+rng.IntN(400)) * time.Millisecond)
@@ -302,18 +308,51 @@ func toggleDatabaseTier(key types.NamespacedName) {
 	}
 }
 
-// restartAPIServer stops the kube-apiserver and starts it again on the same
-// port and certificates (the suite fixes its CertDir), with etcd running.
+// restartAPIServer kills the kube-apiserver (SIGKILL, as a crash would: a
+// graceful stop can outlast envtest's stop timeout while watches drain)
+// and starts it again on the same port and certificates (the suite fixes
+// its CertDir), with etcd running.
 func restartAPIServer() {
 	GinkgoHelper()
-	fmt.Fprintf(GinkgoWriter, "Soak: restarting the kube-apiserver\n")
 	apiServer := testEnv.ControlPlane.GetAPIServer()
+	pid := apiServerPID(apiServer.CertDir)
+	fmt.Fprintf(GinkgoWriter, "Soak: killing the kube-apiserver (pid %d) and starting it again\n", pid)
+	Expect(syscall.Kill(pid, syscall.SIGKILL)).To(Succeed())
+	// Gone once envtest has reaped it: Stop then has nothing to stop.
+	Eventually(func() error {
+		_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+		return err
+	}).Should(MatchError(os.ErrNotExist))
 	Expect(apiServer.Stop()).To(Succeed())
 	Expect(apiServer.Start()).To(Succeed())
 	Eventually(func() error {
 		_, _, err := runKubectl(adminKubeconfig, nil, "get", "--raw", "/readyz")
 		return err
 	}).Should(Succeed())
+}
+
+// apiServerPID is the process id of the kube-apiserver that envtest started
+// with certDir.
+func apiServerPID(certDir string) int {
+	GinkgoHelper()
+	entries, err := os.ReadDir("/proc")
+	Expect(err).NotTo(HaveOccurred())
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if filepath.Base(args[0]) == "kube-apiserver" && slices.Contains(args, "--cert-dir="+certDir) {
+			return pid
+		}
+	}
+	Fail("found no kube-apiserver with --cert-dir=" + certDir)
+	return 0
 }
 
 // namespacePolicies are the NetworkPolicies of namespace.
