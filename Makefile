@@ -102,6 +102,19 @@ test-e2e: manifests kustomize envtest ## Install with kustomize and kubectl on a
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" MANAGER_BIN="$(LOCALBIN)/manager" \
 		go test -tags e2e ./test/e2e/ -count=1 -v -ginkgo.v -timeout 10m
 
+# How long `make soak` churns, and how long its quiet period lasts.
+SOAK_DURATION ?= 2m
+SOAK_QUIET ?= 30s
+
+# soak is the e2e install under churn; its build tag keeps it out of
+# test-e2e and CI. SOAK_SEED=<n> replays the seed a run printed.
+.PHONY: soak
+soak: manifests kustomize envtest ## Soak the installed manager for SOAK_DURATION: hostile specs, label flapping, kill -9, an API server restart; then check convergence.
+	go build -o $(LOCALBIN)/manager ./cmd
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" MANAGER_BIN="$(LOCALBIN)/manager" \
+		SOAK_DURATION="$(SOAK_DURATION)" SOAK_QUIET="$(SOAK_QUIET)" SOAK_SEED="$(SOAK_SEED)" \
+		go test -tags e2e,soak ./test/e2e/ -count=1 -v -ginkgo.v -ginkgo.label-filter=soak -timeout 30m
+
 .PHONY: fuzz
 fuzz: ## Fuzz the renderer for FUZZTIME.
 	go test ./internal/render/ -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME)

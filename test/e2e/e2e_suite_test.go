@@ -100,6 +100,10 @@ var _ = BeforeSuite(func() {
 	// the one rule of the manager's ClusterRole no request exercises.
 	testEnv.ControlPlane.GetAPIServer().Configure().
 		Append("enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
+	// A directory of our own for the API server's certificates: envtest
+	// then keeps them when the soak restarts the API server, so that the
+	// kubeconfigs written below stay valid.
+	testEnv.ControlPlane.GetAPIServer().CertDir = GinkgoT().TempDir()
 	cfg, err := testenv.Start(testEnv)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(testEnv.Stop)
