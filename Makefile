@@ -103,9 +103,10 @@ demo: manifests envtest ## Start a local control plane and the operator, apply t
 ##@ Build
 
 .PHONY: build
-build: manifests generate ## Build the manager and the tierwall CLI into bin/.
+build: manifests generate ## Build the manager and the tierwall CLI into bin/, and bin/kubectl-tierwall, the CLI as a kubectl plugin.
 	go build -o $(LOCALBIN)/manager ./cmd
 	go build -o $(LOCALBIN)/tierwall ./cmd/tierwall
+	ln -sf tierwall $(LOCALBIN)/kubectl-tierwall
 
 .PHONY: run
 run: manifests generate ## Run the manager against the cluster of the current kubeconfig.

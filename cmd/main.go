@@ -3,6 +3,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tierwall/tierwall/controllers"
@@ -27,19 +29,32 @@ func main() {
 	var (
 		metricsAddr, probeAddr string
 		leaderElect            bool
+		secureMetrics          bool
 		leaderElectionNS       string
 		gracefulShutdown       time.Duration
+		leaseDuration          time.Duration
+		renewDeadline          time.Duration
+		retryPeriod            time.Duration
 		concurrent             int
 		observableNamespaces   []string
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080",
-		"The address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443",
+		"The address the Prometheus metrics endpoint binds to (use :8080 with --metrics-secure=false); 0 disables it.")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true,
+		"Serve metrics over HTTPS, only to clients the API server authenticates and authorizes to GET /metrics; "+
+			"false serves plain HTTP to anyone.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081",
 		"The address the /healthz and /readyz endpoints bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false,
 		"Elect a leader, so that only one of several replicas reconciles at a time.")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "",
 		"The namespace of the leader election Lease (default: the namespace the manager runs in).")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long a standby waits, after the leader last renewed the Lease, before it takes over.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader retries renewing the Lease before it gives up leading and exits; shorter than the lease duration.")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second,
+		"How often candidates try to take, and the leader to renew, the Lease; shorter than the renew deadline.")
 	flag.DurationVar(&gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
 		"How long in-flight reconciles may take to finish on shutdown.")
 	flag.IntVar(&concurrent, "concurrent", controllers.DefaultMaxConcurrentReconciles,
@@ -53,10 +68,27 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	if leaseDuration <= renewDeadline || renewDeadline <= retryPeriod {
+		log.Error(nil, "Leader election needs --leader-elect-lease-duration > --leader-elect-renew-deadline > --leader-elect-retry-period",
+			"leaseDuration", leaseDuration, "renewDeadline", renewDeadline, "retryPeriod", retryPeriod)
+		os.Exit(1)
+	}
 
+	metrics := metricsserver.Options{
+		BindAddress:   metricsAddr,
+		SecureServing: secureMetrics,
+		// HTTP/1.1 only: HTTP/2's stream resets (CVE-2023-44487) need no
+		// credentials, and a scrape gains nothing from HTTP/2.
+		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+	}
+	if secureMetrics {
+		// Every scrape is checked with a TokenReview and a
+		// SubjectAccessReview (nonResourceURL /metrics, verb get).
+		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme.New(),
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                 metrics,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "tierwall.tierwall.dev",
@@ -64,8 +96,16 @@ func main() {
 		// The next leader may start as soon as this one stops: the manager
 		// exits right after, so nothing reconciles twice.
 		LeaderElectionReleaseOnCancel: true,
-		GracefulShutdownTimeout:       &gracefulShutdown,
-		Cache:                         controllers.CacheOptions(),
+		// A leader that cannot renew for renewDeadline stops leading:
+		// controller-runtime then cancels the context of every reconcile
+		// (aborting the writes in flight) and Start returns, so the process
+		// exits; the standby takes over after leaseDuration. See
+		// docs/security.md for the window that remains.
+		LeaseDuration:           &leaseDuration,
+		RenewDeadline:           &renewDeadline,
+		RetryPeriod:             &retryPeriod,
+		GracefulShutdownTimeout: &gracefulShutdown,
+		Cache:                   controllers.CacheOptions(),
 	})
 	if err != nil {
 		log.Error(err, "Unable to create the manager")

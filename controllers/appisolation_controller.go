@@ -54,11 +54,17 @@ type AppIsolationReconciler struct {
 	Options
 }
 
-// +kubebuilder:rbac:groups=tierwall.dev,resources=appisolations,verbs=get;list;watch
-// +kubebuilder:rbac:groups=tierwall.dev,resources=appisolations/status,verbs=get;patch
+// Exactly the verbs the manager uses: every read goes through the cache,
+// which only lists and watches; the status is patched; policies are created,
+// updated and deleted; an event series is patched when an event repeats.
+// appisolations/finalizers update lets the manager set blockOwnerDeletion on
+// the policies' ownerReferences where the OwnerReferencesPermissionEnforcement
+// admission plugin is on (OpenShift): see docs/install.md.
+// +kubebuilder:rbac:groups=tierwall.dev,resources=appisolations,verbs=list;watch
+// +kubebuilder:rbac:groups=tierwall.dev,resources=appisolations/status,verbs=patch
 // +kubebuilder:rbac:groups=tierwall.dev,resources=appisolations/finalizers,verbs=update
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;delete
-// +kubebuilder:rbac:groups="",resources=pods;namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=pods;namespaces,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings the NetworkPolicies of one AppIsolation in line with its

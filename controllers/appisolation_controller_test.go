@@ -63,7 +63,7 @@ var _ = Describe("AppIsolation controller", func() {
 		})
 		app := expectReady(s.app)
 		Expect(app.Status.Policies).To(Equal([]string{"wordpress-tier-frontend", "wordpress-tier-database", "wordpress-dns", "wordpress-default-deny"}))
-		Expect(app.Status.PolicyCount).To(BeEquivalentTo(4))
+		Expect(app.Status.PolicyCount).To(HaveValue(BeEquivalentTo(4)))
 		Expect(app.Status.TierCount).To(BeEquivalentTo(2))
 
 		By("owning and labelling every generated policy, with no Argo CD tracking marks")

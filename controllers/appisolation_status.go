@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/ptr"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/foreign"
@@ -27,10 +28,11 @@ func updateStatus(app *tierwallv1alpha1.AppIsolation, obs *observedState, err er
 		app.Status.Connectivity = graph.Build(app).Sentences()
 	}
 	if obs.plan != nil && err == nil {
-		app.Status.PolicyCount = 0
-		if app.Spec.Mode != tierwallv1alpha1.ModeDryRun {
-			app.Status.PolicyCount = int32(len(obs.rendered))
+		enforced := int32(len(obs.rendered))
+		if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {
+			enforced = 0
 		}
+		app.Status.PolicyCount = &enforced
 	}
 	setSelectorsMatchedCondition(app, obs)
 	setIsolatedCondition(app, obs.foreign)
@@ -51,7 +53,7 @@ func setReadyConditions(app *tierwallv1alpha1.AppIsolation, err error) {
 	switch {
 	case err == nil:
 		reason, message := tierwallv1alpha1.ReconciledReason, fmt.Sprintf(
-			"Enforcing %d NetworkPolicies for %d tiers", app.Status.PolicyCount, len(app.Spec.Tiers))
+			"Enforcing %d NetworkPolicies for %d tiers", ptr.Deref(app.Status.PolicyCount, 0), len(app.Spec.Tiers))
 		if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {
 			reason, message = tierwallv1alpha1.DryRunReason, fmt.Sprintf(
 				"DryRun: %d NetworkPolicies rendered (see status.policies), none enforced", len(app.Status.Policies))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"k8s.io/utils/ptr"
 	"math/rand"
 	"slices"
 	"testing"
@@ -92,7 +93,7 @@ func TestSetReadyConditions(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Generation: gen},
 				Spec:       tierwallv1alpha1.AppIsolationSpec{Mode: tt.mode, Tiers: make([]tierwallv1alpha1.Tier, 2)},
 				Status: tierwallv1alpha1.AppIsolationStatus{
-					ObservedGeneration: 1, Conditions: tt.before, PolicyCount: 4,
+					ObservedGeneration: 1, Conditions: tt.before, PolicyCount: ptr.To[int32](4),
 					Policies: []string{"a", "b", "c", "d"},
 				},
 			}

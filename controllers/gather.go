@@ -118,9 +118,13 @@ const maxPeerNamespaces = 10
 // of the first namespaces, by name, that the other policies' peers select.
 func (r *AppIsolationReconciler) findForeignAccess(ctx context.Context, app *tierwallv1alpha1.AppIsolation, obs *observedState) ([]foreign.Finding, error) {
 	in := foreign.Input{
-		Governed:   mustSelector(app.Spec.PodSelector, true),
-		Namespace:  app.Namespace,
-		Own:        obs.rendered,
+		Governed:  mustSelector(app.Spec.PodSelector, true),
+		Namespace: app.Namespace,
+		// A rendered policy whose name another policy holds is not applied
+		// (PolicyConflict), and the evaluator refuses two of one name.
+		Own: slices.DeleteFunc(slices.Clone(obs.rendered), func(p networkingv1.NetworkPolicy) bool {
+			return slices.Contains(obs.plan.Conflicts, p.Name)
+		}),
 		Others:     obs.plan.Others,
 		Observable: func(namespace string) bool { return r.observable(app, namespace) },
 	}

@@ -20,7 +20,7 @@ var _ = Describe("DryRun mode", func() {
 		update(s.app, func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Mode = tierwallv1alpha1.ModeDryRun })
 		app := expectReady(s.app)
 		Expect(condition(Default, app, tierwallv1alpha1.ReadyCondition).Reason).To(Equal(tierwallv1alpha1.DryRunReason))
-		Expect(app.Status.PolicyCount).To(BeZero())
+		Expect(app.Status.PolicyCount).To(HaveValue(BeZero()))
 		Expect(app.Status.Policies).To(HaveLen(4), "the plan is still reported")
 		Expect(app.Status.Connectivity).To(Equal([]string{
 			"kube-system/traefik -> tier frontend on 80/TCP",

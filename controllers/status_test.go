@@ -62,6 +62,9 @@ var _ = Describe("Status that tells the truth at a glance", func() {
 
 	It("re-evaluates Isolated when a neighbour AppIsolation opens the same pods", func() {
 		s := newStory(nil)
+		// A pod the AppIsolation does not govern: the one a neighbour can open
+		// mysql to (the governed pods' own egress stays closed).
+		Expect(k8sClient.Create(ctx, fixtures.Pod(s.app.Namespace, "adminer", map[string]string{"app": "adminer"}))).To(Succeed())
 		expectReady(s.app)
 		haveIsolated := func(status metav1.ConditionStatus) {
 			Eventually(func(g Gomega) {

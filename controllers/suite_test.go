@@ -211,7 +211,11 @@ func (r *callRecorder) wrap(c client.Client) client.Client {
 		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
 			lo := (&client.ListOptions{}).ApplyOptions(opts)
 			r.mu.Lock()
-			r.calls = append(r.calls, call{Verb: "list", Kind: list.GetObjectKind().GroupVersionKind().Kind, Namespace: lo.Namespace})
+			kind := list.GetObjectKind().GroupVersionKind().Kind
+			if gvks, _, err := scheme.ObjectKinds(list); kind == "" && err == nil {
+				kind = gvks[0].Kind
+			}
+			r.calls = append(r.calls, call{Verb: "list", Kind: kind, Namespace: lo.Namespace})
 			r.mu.Unlock()
 			return c.List(ctx, list, opts...)
 		},

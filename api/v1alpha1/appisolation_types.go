@@ -39,6 +39,9 @@ type AppIsolationSpec struct {
 	// PodSelector selects the pods this AppIsolation governs: each of them is
 	// denied all ingress and egress that the tiers do not allow. Omitted, it
 	// governs every pod in the namespace.
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || size(self.matchLabels) <= 8",message="must have at most 8 entries",fieldPath=".matchLabels",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || size(self.matchExpressions) <= 4",message="must have at most 4 entries",fieldPath=".matchExpressions",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || [0, 1, 2, 3].all(i, i >= size(self.matchExpressions) || (size(self.matchExpressions[i].key) <= 317 && size(self.matchExpressions[i].operator) <= 12 && (!has(self.matchExpressions[i].values) || (size(self.matchExpressions[i].values) <= 16 && [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(j, j >= size(self.matchExpressions[i].values) || size(self.matchExpressions[i].values[j]) <= 63)))))",message="every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters",fieldPath=".matchExpressions",reason=FieldValueInvalid
 	// +optional
 	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
 
@@ -87,6 +90,9 @@ type IngressController struct {
 
 	// PodSelector selects the controller's pods in Namespace. Omitted, every
 	// pod of Namespace is the controller.
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || size(self.matchLabels) <= 8",message="must have at most 8 entries",fieldPath=".matchLabels",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || size(self.matchExpressions) <= 4",message="must have at most 4 entries",fieldPath=".matchExpressions",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || [0, 1, 2, 3].all(i, i >= size(self.matchExpressions) || (size(self.matchExpressions[i].key) <= 317 && size(self.matchExpressions[i].operator) <= 12 && (!has(self.matchExpressions[i].values) || (size(self.matchExpressions[i].values) <= 16 && [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(j, j >= size(self.matchExpressions[i].values) || size(self.matchExpressions[i].values[j]) <= 63)))))",message="every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters",fieldPath=".matchExpressions",reason=FieldValueInvalid
 	// +optional
 	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
 
@@ -111,6 +117,9 @@ type Tier struct {
 	Name string `json:"name"`
 
 	// PodSelector selects the tier's pods among the governed pods.
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || size(self.matchLabels) <= 8",message="must have at most 8 entries",fieldPath=".matchLabels",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || size(self.matchExpressions) <= 4",message="must have at most 4 entries",fieldPath=".matchExpressions",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || [0, 1, 2, 3].all(i, i >= size(self.matchExpressions) || (size(self.matchExpressions[i].key) <= 317 && size(self.matchExpressions[i].operator) <= 12 && (!has(self.matchExpressions[i].values) || (size(self.matchExpressions[i].values) <= 16 && [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(j, j >= size(self.matchExpressions[i].values) || size(self.matchExpressions[i].values[j]) <= 63)))))",message="every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters",fieldPath=".matchExpressions",reason=FieldValueInvalid
 	// +required
 	PodSelector metav1.LabelSelector `json:"podSelector"`
 
@@ -179,10 +188,16 @@ type Peer struct {
 	// that match both. Omitted with PodSelector set, the AppIsolation's own
 	// namespace. Select a namespace by name with the label
 	// kubernetes.io/metadata.name.
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || size(self.matchLabels) <= 8",message="must have at most 8 entries",fieldPath=".matchLabels",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || size(self.matchExpressions) <= 4",message="must have at most 4 entries",fieldPath=".matchExpressions",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || [0, 1, 2, 3].all(i, i >= size(self.matchExpressions) || (size(self.matchExpressions[i].key) <= 317 && size(self.matchExpressions[i].operator) <= 12 && (!has(self.matchExpressions[i].values) || (size(self.matchExpressions[i].values) <= 16 && [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(j, j >= size(self.matchExpressions[i].values) || size(self.matchExpressions[i].values[j]) <= 63)))))",message="every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters",fieldPath=".matchExpressions",reason=FieldValueInvalid
 	// +optional
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 
 	// PodSelector selects pods by label.
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || size(self.matchLabels) <= 8",message="must have at most 8 entries",fieldPath=".matchLabels",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || size(self.matchExpressions) <= 4",message="must have at most 4 entries",fieldPath=".matchExpressions",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || [0, 1, 2, 3].all(i, i >= size(self.matchExpressions) || (size(self.matchExpressions[i].key) <= 317 && size(self.matchExpressions[i].operator) <= 12 && (!has(self.matchExpressions[i].values) || (size(self.matchExpressions[i].values) <= 16 && [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(j, j >= size(self.matchExpressions[i].values) || size(self.matchExpressions[i].values[j]) <= 63)))))",message="every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters",fieldPath=".matchExpressions",reason=FieldValueInvalid
 	// +optional
 	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
 
@@ -198,10 +213,16 @@ type EgressRule struct {
 	// NamespaceSelector selects namespaces by label; with PodSelector, pods
 	// that match both. Omitted with PodSelector set, the AppIsolation's own
 	// namespace.
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || size(self.matchLabels) <= 8",message="must have at most 8 entries",fieldPath=".matchLabels",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || size(self.matchExpressions) <= 4",message="must have at most 4 entries",fieldPath=".matchExpressions",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || [0, 1, 2, 3].all(i, i >= size(self.matchExpressions) || (size(self.matchExpressions[i].key) <= 317 && size(self.matchExpressions[i].operator) <= 12 && (!has(self.matchExpressions[i].values) || (size(self.matchExpressions[i].values) <= 16 && [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(j, j >= size(self.matchExpressions[i].values) || size(self.matchExpressions[i].values[j]) <= 63)))))",message="every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters",fieldPath=".matchExpressions",reason=FieldValueInvalid
 	// +optional
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 
 	// PodSelector selects pods by label.
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || size(self.matchLabels) <= 8",message="must have at most 8 entries",fieldPath=".matchLabels",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || size(self.matchExpressions) <= 4",message="must have at most 4 entries",fieldPath=".matchExpressions",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || [0, 1, 2, 3].all(i, i >= size(self.matchExpressions) || (size(self.matchExpressions[i].key) <= 317 && size(self.matchExpressions[i].operator) <= 12 && (!has(self.matchExpressions[i].values) || (size(self.matchExpressions[i].values) <= 16 && [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(j, j >= size(self.matchExpressions[i].values) || size(self.matchExpressions[i].values[j]) <= 63)))))",message="every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters",fieldPath=".matchExpressions",reason=FieldValueInvalid
 	// +optional
 	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
 
@@ -249,6 +270,9 @@ type DNS struct {
 	Namespace string `json:"namespace,omitempty"`
 
 	// PodSelector selects the DNS pods. Default: k8s-app=kube-dns.
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchLabels) || size(self.matchLabels) <= 8",message="must have at most 8 entries",fieldPath=".matchLabels",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || size(self.matchExpressions) <= 4",message="must have at most 4 entries",fieldPath=".matchExpressions",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || [0, 1, 2, 3].all(i, i >= size(self.matchExpressions) || (size(self.matchExpressions[i].key) <= 317 && size(self.matchExpressions[i].operator) <= 12 && (!has(self.matchExpressions[i].values) || (size(self.matchExpressions[i].values) <= 16 && [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(j, j >= size(self.matchExpressions[i].values) || size(self.matchExpressions[i].values[j]) <= 63)))))",message="every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters",fieldPath=".matchExpressions",reason=FieldValueInvalid
 	// +optional
 	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
 }
@@ -282,13 +306,14 @@ type AppIsolationStatus struct {
 	Connectivity []string `json:"connectivity,omitempty"`
 
 	// PolicyCount is the number of NetworkPolicies tierwall enforces for this
-	// AppIsolation: 0 in DryRun mode.
+	// AppIsolation: 0 in DryRun mode. Unset until the first reconcile; a
+	// pointer, so that 0 is written and kubectl get shows it.
 	// +optional
-	PolicyCount int32 `json:"policyCount"`
+	PolicyCount *int32 `json:"policyCount,omitempty"`
 
 	// TierCount is the number of tiers.
 	// +optional
-	TierCount int32 `json:"tierCount"`
+	TierCount int32 `json:"tierCount,omitempty"`
 
 	// Warnings lists, comma-separated, the reasons of the conditions that
 	// are False although the policies are applied (SelectorsMatched,

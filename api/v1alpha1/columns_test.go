@@ -2,6 +2,7 @@ package v1alpha1_test
 
 import (
 	"io"
+	"k8s.io/utils/ptr"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -14,12 +15,13 @@ import (
 )
 
 var _ = Describe("kubectl get", func() {
-	It("shows Ready, mode, tier and policy counts and age, under the short name too", func() {
+	It("shows Ready, mode, tier and policy counts, warnings and age, under the short name too", func() {
 		app, err := fixtures.WordPress(newNamespace())
 		Expect(err).NotTo(HaveOccurred())
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
 		// The status as the operator writes it for the sample.
-		app.Status = tierwallv1alpha1.AppIsolationStatus{ObservedGeneration: app.Generation, TierCount: 2, PolicyCount: 4}
+		app.Status = tierwallv1alpha1.AppIsolationStatus{ObservedGeneration: app.Generation, TierCount: 2, PolicyCount: ptr.To[int32](4),
+			Warnings: tierwallv1alpha1.PodInNoTierReason}
 		meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
 			Type: tierwallv1alpha1.ReadyCondition, Status: metav1.ConditionTrue,
 			Reason: tierwallv1alpha1.ReconciledReason, Message: "Enforcing 4 NetworkPolicies for 2 tiers",
@@ -31,8 +33,8 @@ var _ = Describe("kubectl get", func() {
 			Expect(err).NotTo(HaveOccurred(), readAll(stderr))
 			lines := strings.Split(strings.TrimSpace(readAll(stdout)), "\n")
 			Expect(lines).To(HaveLen(2))
-			Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "READY", "MODE", "TIERS", "POLICIES", "STATUS", "AGE"}))
-			Expect(lines[1]).To(MatchRegexp(`^wordpress\s+True\s+Enforce\s+2\s+4\s+Enforcing 4 NetworkPolicies for 2 tiers\s+\d+s$`))
+			Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "READY", "MODE", "TIERS", "POLICIES", "WARNINGS", "STATUS", "AGE"}))
+			Expect(lines[1]).To(MatchRegexp(`^wordpress\s+True\s+Enforce\s+2\s+4\s+PodInNoTier\s+Enforcing 4 NetworkPolicies for 2 tiers\s+\d+s$`))
 		}
 	})
 })

@@ -143,6 +143,11 @@ func (in *AppIsolationStatus) DeepCopyInto(out *AppIsolationStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.PolicyCount != nil {
+		in, out := &in.PolicyCount, &out.PolicyCount
+		*out = new(int32)
+		**out = **in
+	}
 	if in.Tiers != nil {
 		in, out := &in.Tiers, &out.Tiers
 		*out = make([]SelectorStatus, len(*in))

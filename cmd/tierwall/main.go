@@ -1,14 +1,19 @@
-// Command tierwall previews what tierwall AppIsolations mean, from files and
-// without a cluster: the NetworkPolicies they render to (render), who can
-// reach whom (reach), and their tier graph (graph). See docs/cli.md.
+// Command tierwall previews what tierwall AppIsolations mean, from files or
+// a live cluster: the NetworkPolicies they render to (render), who can reach
+// whom and why (reach), what a change opens and closes (diff), and their
+// tier graph (graph). Installed as kubectl-tierwall, it is a kubectl plugin.
+// See docs/cli.md.
 package main
 
 import (
 	"os"
+	"path/filepath"
 
 	"github.com/tierwall/tierwall/internal/cli"
 )
 
 func main() {
-	os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// As kubectl-tierwall (a copy or a link), it is the kubectl plugin
+	// `kubectl tierwall`.
+	os.Exit(cli.RunAs(filepath.Base(os.Args[0]), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

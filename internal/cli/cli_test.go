@@ -80,6 +80,9 @@ func TestRunGolden(t *testing.T) {
 		{"reach table", []string{"reach", "-f", sample, "-f", pods}, "", "wordpress-reach.txt"},
 		{"reach list", []string{"reach", "-f", sample, "-f", pods, "-o", "list"}, "", "wordpress-reach-list.txt"},
 		{"reach of the hand-written policies", []string{"reach", "-f", pods, "-f", handwritten}, "", "handwritten-reach.txt"},
+		{"explain a denied flow", []string{"reach", "-f", sample, "-f", pods, "--explain", "--from", "default/debug", "--to", "dev-wordpress/mysql-0:3306"}, "", "explain-denied.txt"},
+		{"explain an allowed flow", []string{"reach", "-f", sample, "-f", pods, "--explain", "--from", "kube-system/traefik", "--to", "dev-wordpress/wordpress:80/TCP"}, "", "explain-allowed.txt"},
+		{"explain a flow as JSON", []string{"reach", "-f", sample, "-f", pods, "--explain", "--from", "dev-wordpress/mysql-0", "--to", "dev-wordpress/wordpress:80", "-o", "json"}, "", "explain-denied.json"},
 		{"graph mermaid", []string{"graph", "-f", sample}, "", "wordpress-graph.mmd"},
 		{"graph dot", []string{"graph", "-f", sample, "-o", "dot"}, "", "wordpress-graph.dot"},
 	}
@@ -316,7 +319,7 @@ items:
 		{name: "help", args: []string{"--help"}, stdout: "  render      Print the NetworkPolicies the operator would apply"},
 		{name: "no command is help", args: nil, stdout: "Available Commands:"},
 		{name: "render help", args: []string{"render", "--help"}, stdout: "Examples:\n  # The policies for the WordPress sample\n"},
-		{name: "reach help", args: []string{"reach", "-h"}, stdout: "Examples:\n  # Preview the WordPress sample against a pod population\n"},
+		{name: "reach help", args: []string{"reach", "-h"}, stdout: "Examples:\n  # What the live cluster allows to and from dev-wordpress (also: kubectl tierwall reach ...)\n"},
 		{name: "graph help", args: []string{"help", "graph"}, stdout: "Examples:\n  # The WordPress sample, for a README\n"},
 		{name: "version", args: []string{"--version"}, stdout: "tierwall version "},
 	}
@@ -409,10 +412,26 @@ func TestDocsShowRealOutput(t *testing.T) {
 	for _, name := range []string{
 		"wordpress-policies.yaml", "wordpress-reach.txt", "wordpress-reach-list.txt",
 		"handwritten-reach.txt", "wordpress-graph.mmd", "wordpress-graph.dot",
+		"explain-denied.txt", "explain-allowed.txt",
+		"diff/tier-added.txt", "diff/port-changed.txt", "diff/migration.txt", "diff/no-change.txt",
 	} {
 		if !strings.Contains(doc, readFile(t, filepath.Join("testdata", name))) {
 			t.Errorf("docs/cli.md does not show testdata/%s as it is: update the docs", name)
 		}
+	}
+	// The JSON lines quoted in the docs are lines of the real output.
+	_, stdout, _ := run("", "reach", "-f", sample, "-f", pods, "-o", "json")
+	n := 0
+	for _, line := range strings.Split(doc, "\n") {
+		if strings.HasPrefix(line, `  {"from":`) {
+			n++
+			if !strings.Contains(stdout, line+"\n") {
+				t.Errorf("docs/cli.md quotes a line that reach -o json does not write: %s", line)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("docs/cli.md quotes no line of reach -o json")
 	}
 }
 

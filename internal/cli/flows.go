@@ -26,18 +26,25 @@ type flowJSON struct {
 	Port     int32           `json:"port"`
 	Protocol corev1.Protocol `json:"protocol"`
 	Allowed  bool            `json:"allowed"`
+	// Why explains a denied flow.
+	Why *explanationJSON `json:"why,omitempty"`
 }
 
 // flowsJSON writes a JSON array with one flow per line, so that the output
-// is valid JSON that also reads, greps and diffs well.
-func flowsJSON(flows []reach.Flow) []byte {
+// is valid JSON that also reads, greps and diffs well. why, when not nil,
+// explains each denied flow.
+func flowsJSON(flows []reach.Flow, why func(reach.Flow) *explanationJSON) []byte {
 	if len(flows) == 0 {
 		return []byte("[]\n")
 	}
 	var b bytes.Buffer
 	b.WriteString("[\n")
 	for i, f := range flows {
-		line, _ := json.Marshal(flowJSON(f)) // cannot fail: strings, numbers, booleans
+		j := flowJSON{From: f.From, To: f.To, Port: f.Port, Protocol: f.Protocol, Allowed: f.Allowed}
+		if !f.Allowed && why != nil {
+			j.Why = why(f)
+		}
+		line, _ := json.Marshal(j) // cannot fail: strings, numbers, booleans
 		b.WriteString("  ")
 		b.Write(line)
 		if i < len(flows)-1 {

@@ -99,8 +99,8 @@ func TestFlowsListAndJSON(t *testing.T) {
 	if got, want := string(flowsList(denied)), "No flow is allowed: all 1 are denied.\n"; got != want {
 		t.Errorf("flowsList = %q, want %q", got, want)
 	}
-	if got, want := string(flowsJSON(nil)), "[]\n"; got != want {
-		t.Errorf("flowsJSON(nil) = %q, want %q", got, want)
+	if got, want := string(flowsJSON(nil, nil)), "[]\n"; got != want {
+		t.Errorf("flowsJSON(nil, nil) = %q, want %q", got, want)
 	}
 	two := append(denied, reach.Flow{From: "a/y", To: "a/x", Port: 53, Protocol: corev1.ProtocolUDP, Allowed: true})
 	want := `[
@@ -108,7 +108,7 @@ func TestFlowsListAndJSON(t *testing.T) {
   {"from":"a/y","to":"a/x","port":53,"protocol":"UDP","allowed":true}
 ]
 `
-	if diff := cmp.Diff(want, string(flowsJSON(two))); diff != "" {
+	if diff := cmp.Diff(want, string(flowsJSON(two, nil))); diff != "" {
 		t.Errorf("flowsJSON (-want +got):\n%s", diff)
 	}
 }

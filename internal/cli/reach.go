@@ -26,8 +26,11 @@ const (
 func newReachCommand(s *streams) *cobra.Command {
 	var in inputFlags
 	var output string
+	var explain bool
+	var from, to string
+	var cluster clusterFlags
 	cmd := &cobra.Command{
-		Use:   "reach -f FILE... [-o table|list|json]",
+		Use:   "reach [-f FILE...] [-o table|list|json] [--explain --from SRC --to DST:PORT[/PROTOCOL]]",
 		Short: "Show which pods can reach which, given pods, namespaces and NetworkPolicies",
 		Long: `Evaluate NetworkPolicies the way Kubernetes specifies them, and show for every
 ordered pair of distinct pods, and every container port of the destination,
@@ -38,6 +41,13 @@ has only the kubernetes.io/metadata.name label), Pods (labels, container
 ports, status.podIP) and NetworkPolicies, as kubectl get -o yaml writes them
 (a List is fine), in any number of files. Pods that have terminated and pods
 with hostNetwork: true are left out: NetworkPolicies do not govern them.
+
+Without -f, reach reads the live cluster of the current kubeconfig context
+(or --kubeconfig, --context): its Namespaces, Pods, NetworkPolicies and
+AppIsolations, with progress on stderr. It evaluates the policies in force:
+AppIsolations in DryRun are noted, not rendered. There, -n NAMESPACE keeps
+the flows from or to the pods of that namespace (the whole cluster is still
+read, since other namespaces' pods and policies take part).
 
 AppIsolations in the input are rendered, and their policies take the place of
 the input's policies that the AppIsolation controls (those whose controller
@@ -52,32 +62,57 @@ Output formats (-o):
          more than 30 destination ports it becomes the list below.
   list   the allowed flows only, one per line.
   json   every flow: [{"from":"ns/pod","to":"ns/pod","port":80,
-         "protocol":"TCP","allowed":true}, ...], for scripts and jq.
+         "protocol":"TCP","allowed":true}, ...], for scripts and jq; a
+         denied flow also has "why", its explanation (see --explain).
+
+--explain --from SRC --to DST:PORT[/PROTOCOL] explains one connection
+instead: for the source's egress and the destination's ingress, the
+policies that isolate it, the rules that allow the connection, or, when none
+does, the rules that came nearest to matching and what they miss (the port,
+the podSelector, the namespace, the ipBlock). SRC and DST are pods (ns/name,
+or a name in the namespace of -n) or IP addresses ([IPv6]:PORT); PROTOCOL is
+TCP (the default), UDP or SCTP. A policy that tierwall generated is named
+with its AppIsolation and tier. -o json writes the explanation as JSON.
 
 Not modelled: traffic from a pod's own node (always allowed), Services (ask
 about the pods' ports: policies apply after DNAT), and CNI differences on
 ipBlocks that match pod IPs (here they do).`,
-		Example: `  # Preview the WordPress sample against a pod population
+		Example: `  # What the live cluster allows to and from dev-wordpress (also: kubectl tierwall reach ...)
+  tierwall reach -n dev-wordpress
+
+  # Preview the WordPress sample against a pod population
   tierwall reach -f config/samples/tierwall_v1alpha1_appisolation.yaml -f pods.yaml
 
   # Check what the cluster's policies allow now
   kubectl get namespaces,pods,networkpolicies -A -o yaml | tierwall reach -f -
 
+  # Why can debug not reach MySQL?
+  tierwall reach -f state.yaml --explain --from default/debug --to dev-wordpress/mysql-0:3306
+
   # Every allowed connection to MySQL
   tierwall reach -f state.yaml -o json | jq '.[] | select(.allowed and .port == 3306)'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := in.checkUsage(); err != nil {
-				return err
+			live := len(in.files) == 0
+			if !live {
+				if err := in.checkUsage(); err != nil {
+					return err
+				}
 			}
 			if err := oneOf("output", output, outputTable, outputList, outputJSON); err != nil {
 				return err
 			}
-			objs, err := in.read(cmd, s, input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation)
-			if err != nil {
-				return fail(err)
+			if explain != (from != "" && to != "") || (!explain && (from != "" || to != "")) {
+				return errors.New("--explain needs --from and --to, and --from and --to need --explain")
 			}
-			state, err := stateOf(s, objs)
+			var objs *input.Objects
+			var state reach.State
+			var err error
+			if live {
+				objs, state, err = readLive(cmd, s, &cluster)
+			} else {
+				objs, state, err = readFiles(cmd, s, &in)
+			}
 			if err != nil {
 				return fail(err)
 			}
@@ -85,24 +120,89 @@ ipBlocks that match pod IPs (here they do).`,
 			if err != nil {
 				return fail(placeEvalError(err, objs, state.Policies))
 			}
+			o := originsOf(state.Policies)
+			if explain {
+				return explainFlow(s, e, state, o, in.namespace, from, to, output)
+			}
 			if len(state.Pods) == 0 {
 				s.note("the input holds no pods: there is nothing to evaluate")
 			}
 			flows := slices.Collect(e.Flows())
+			pods := state.Pods
+			if live && in.namespace != "" {
+				pods, flows = inNamespace(in.namespace, pods, flows)
+			}
 			switch output {
 			case outputJSON:
-				_, err = s.out.Write(flowsJSON(flows))
+				_, err = s.out.Write(flowsJSON(flows, whyFunc(e, state.Pods, o)))
 			case outputList:
 				_, err = s.out.Write(flowsList(flows))
 			default:
-				_, err = s.out.Write(FlowsTable(state.Pods, flows))
+				_, err = s.out.Write(FlowsTable(pods, flows))
 			}
 			return err
 		},
 	}
 	in.add(cmd, "Namespaces, Pods, NetworkPolicies and AppIsolations")
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "Output format: table, list or json.")
+	cluster.add(cmd)
+	cmd.Flags().BoolVar(&explain, "explain", false, "Explain one connection, given with --from and --to, instead of showing them all.")
+	cmd.Flags().StringVar(&from, "from", "", "With --explain: the source, a pod (ns/name) or an IP address.")
+	cmd.Flags().StringVar(&to, "to", "", "With --explain: the destination and port, ns/name:PORT[/PROTOCOL] or ADDRESS:PORT[/PROTOCOL].")
 	return cmd
+}
+
+// readFiles reads the -f files, and renders their AppIsolations.
+func readFiles(cmd *cobra.Command, s *streams, in *inputFlags) (*input.Objects, reach.State, error) {
+	objs, err := in.read(cmd, s, input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation)
+	if err != nil {
+		return nil, reach.State{}, err
+	}
+	state, err := stateOf(s, objs)
+	return objs, state, err
+}
+
+// readLive reads the cluster of the kubeconfig.
+func readLive(cmd *cobra.Command, s *streams, cluster *clusterFlags) (*input.Objects, reach.State, error) {
+	c, name, err := cluster.client()
+	if err != nil {
+		return nil, reach.State{}, err
+	}
+	objs, err := readCluster(cmd.Context(), c, s, name)
+	if err != nil {
+		return nil, reach.State{}, err
+	}
+	state, err := liveState(s, objs)
+	return objs, state, err
+}
+
+// explainFlow writes the explanation of the connection from -> to.
+func explainFlow(s *streams, e *reach.Evaluator, state reach.State, o origins, namespace, from, to, output string) error {
+	q, err := parseFlow(from, to, namespace, state.Pods)
+	if err != nil {
+		return fail(err)
+	}
+	x := e.Explain(q.from, q.to, q.port, q.protocol)
+	out := explainText(q, x, o)
+	if output == outputJSON {
+		if out, err = explainJSON(q, x, o); err != nil {
+			return fail(err)
+		}
+	}
+	_, err = s.out.Write(out)
+	return err
+}
+
+// whyFunc explains flows between the pods of the state.
+func whyFunc(e *reach.Evaluator, pods []corev1.Pod, o origins) func(reach.Flow) *explanationJSON {
+	byKey := map[string]*corev1.Pod{}
+	for i := range pods {
+		byKey[pods[i].Namespace+"/"+pods[i].Name] = &pods[i]
+	}
+	return func(f reach.Flow) *explanationJSON {
+		x := e.Explain(reach.PodEndpoint(byKey[f.From]), reach.PodEndpoint(byKey[f.To]), f.Port, f.Protocol)
+		return o.explanationJSON(x)
+	}
 }
 
 // stateOf is what reach evaluates: the input's namespaces, its pods that
@@ -173,19 +273,28 @@ func placeEvalError(err error, objs *input.Objects, policies []networkingv1.Netw
 	if !errors.As(err, &invalid) {
 		return err
 	}
-	for _, p := range objs.NetworkPolicies {
-		if p.Namespace == invalid.Namespace && p.Name == invalid.Name {
-			return fmt.Errorf("%s: %w", objs.Position(input.KindNetworkPolicy, p.Namespace, p.Name), err)
-		}
+	if pos := objs.Position(input.KindNetworkPolicy, invalid.Namespace, invalid.Name); pos.File != "" {
+		return fmt.Errorf("%s: %w", pos, err)
 	}
-	for _, p := range policies {
-		if p.Namespace != invalid.Namespace || p.Name != invalid.Name {
-			continue
-		}
-		if app := p.Labels[tierwallv1alpha1.AppIsolationLabel]; app != "" {
-			return fmt.Errorf("%s: AppIsolation %s/%s renders a policy the API server would refuse (check the spec against the CRD, for example with kubectl apply --dry-run=server): %w",
-				objs.Position(input.KindAppIsolation, p.Namespace, app), p.Namespace, app, err)
-		}
+	i := slices.IndexFunc(policies, func(p networkingv1.NetworkPolicy) bool {
+		return p.Namespace == invalid.Namespace && p.Name == invalid.Name
+	})
+	if i < 0 {
+		return err
+	}
+	if app, ok := renderedFrom(&policies[i]); ok && objs.Position(input.KindAppIsolation, invalid.Namespace, app).File != "" {
+		return fmt.Errorf("%s: AppIsolation %s/%s renders a policy the API server would refuse (check the spec against the CRD, for example with kubectl apply --dry-run=server): %w",
+			objs.Position(input.KindAppIsolation, invalid.Namespace, app), invalid.Namespace, app, err)
 	}
 	return err
+}
+
+// renderedFrom returns the name of the AppIsolation that generated policy,
+// from the labels tierwall sets on the policies it generates.
+func renderedFrom(policy *networkingv1.NetworkPolicy) (string, bool) {
+	if policy.Labels[tierwallv1alpha1.ManagedByLabel] != tierwallv1alpha1.ManagedByValue {
+		return "", false
+	}
+	app, ok := policy.Labels[tierwallv1alpha1.AppIsolationLabel]
+	return app, ok && app != ""
 }

@@ -3,7 +3,8 @@
 //
 //   - render: the NetworkPolicies the operator would apply, as YAML;
 //   - reach: who can reach whom, given pods, namespaces and policies;
-//   - graph: the tier graph the spec declares, as Mermaid or Graphviz DOT.
+//   - graph: the tier graph the spec declares, as Mermaid or Graphviz DOT;
+//   - diff: the flows and policies a change of manifests adds and removes.
 //
 // Run is the whole program; cmd/tierwall only calls it, so tests run the
 // command line end to end with arguments and buffers.
@@ -37,11 +38,28 @@ const (
 // Run runs the tierwall command line with args (without the program name),
 // and returns the exit code.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return RunAs("tierwall", args, stdin, stdout, stderr)
+}
+
+// RunAs is Run for a program named program (the base name of argv[0]): as
+// kubectl-tierwall, a kubectl plugin, help and errors say "kubectl tierwall".
+func RunAs(program string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCommand(&streams{in: stdin, out: stdout, err: stderr})
+	if plugin, ok := strings.CutPrefix(program, "kubectl-"); ok {
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl " + plugin}
+	}
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
 	if err == nil {
 		return ExitOK
+	}
+	if exit, ok := errors.AsType[*exitError](err); ok {
+		if exit.err != nil {
+			for line := range strings.SplitSeq(exit.err.Error(), "\n") {
+				_, _ = fmt.Fprintf(stderr, "error: %s\n", line)
+			}
+		}
+		return exit.code
 	}
 	if failed, ok := errors.AsType[*failure](err); ok {
 		for line := range strings.SplitSeq(failed.err.Error(), "\n") {
@@ -64,6 +82,11 @@ func (s *streams) note(format string, args ...any) {
 	_, _ = fmt.Fprintf(s.err, "note: "+format+"\n", args...)
 }
 
+// progress tells the user on stderr how a long read is going.
+func (s *streams) progress(format string, args ...any) {
+	_, _ = fmt.Fprintf(s.err, format+"\n", args...)
+}
+
 // failure marks an error in the input, or in rendering or evaluating it, as
 // opposed to a usage error.
 type failure struct{ err error }
@@ -82,18 +105,22 @@ func fail(err error) error {
 func newRootCommand(s *streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tierwall",
-		Short: "Preview and check what tierwall AppIsolations allow, without a cluster",
+		Short: "Preview and check what tierwall AppIsolations and NetworkPolicies allow",
 		Long: `tierwall previews what an AppIsolation (tierwall.dev/v1alpha1) means, from
-files, without a cluster and without the tierwall operator:
+files, without a cluster and without the tierwall operator; reach without -f
+evaluates the live cluster of the current kubeconfig context. Installed as
+kubectl-tierwall, it is the kubectl plugin "kubectl tierwall".
 
   render  the NetworkPolicies the operator would apply, as YAML
-  reach   who can reach whom, given pods, namespaces and NetworkPolicies
+  reach   who can reach whom, given pods, namespaces and NetworkPolicies, and
+          why (--explain)
   graph   the tier graph an AppIsolation declares, as Mermaid or Graphviz DOT
+  diff    the flows and policies a change of manifests adds and removes
 
 Input is YAML or JSON, one or more documents per file, as kubectl reads and
 writes it; it is read strictly (unknown fields are errors). Exit codes: 0 on
 success, 1 when the input cannot be read, rendered or evaluated, 2 for a
-usage error.`,
+usage error; diff has its own, like diff(1): 0 no change, 1 changes, 2 error.`,
 		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -102,7 +129,7 @@ usage error.`,
 	root.SetOut(s.out)
 	root.SetErr(s.err)
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.AddCommand(newRenderCommand(s), newReachCommand(s), newGraphCommand(s))
+	root.AddCommand(newRenderCommand(s), newReachCommand(s), newGraphCommand(s), newDiffCommand(s))
 	return root
 }
 

@@ -177,7 +177,8 @@ type portProto struct {
 // New compiles s into an Evaluator. It fails, naming the object, on what the API
 // server would reject and the evaluation cannot interpret: invalid label selectors or
 // CIDRs, peers that set nothing or an ipBlock together with a selector, endPort without
-// a numeric port, unknown protocols or policy types, and duplicate objects.
+// a numeric port, unknown protocols or policy types (as a *PolicyError), and
+// duplicate objects.
 func New(s State) (*Evaluator, error) {
 	e := &Evaluator{nsIndex: map[string]int{}, podIndex: map[podKey]int{}, podByPtr: map[*corev1.Pod]int{}}
 

@@ -62,6 +62,10 @@ var (
 	managerKubeconfig string
 
 	kubectlBin, kustomizeBin, managerBin string
+
+	// memoryLimit is the manager container's memory limit in bytes, as the
+	// Downward API gives it to GOMEMLIMIT, once the install spec read it.
+	memoryLimit string
 )
 
 // scheme knows the objects the tests read and write.
@@ -91,6 +95,11 @@ var _ = BeforeSuite(func() {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
+	// OpenShift turns this plugin on: setting blockOwnerDeletion on the
+	// policies' owner references then needs appisolations/finalizers update,
+	// the one rule of the manager's ClusterRole no request exercises.
+	testEnv.ControlPlane.GetAPIServer().Configure().
+		Append("enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
 	cfg, err := testenv.Start(testEnv)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(testEnv.Stop)
@@ -160,9 +169,9 @@ type manager struct {
 }
 
 // startManager runs the manager binary as its own process, as the
-// ServiceAccount, with leader election on. Kill it with kill, in a
-// DeferCleanup of the container that outlives it.
-func startManager(name string) *manager {
+// ServiceAccount, with leader election on, metrics off, and args. Kill it
+// with kill, in a DeferCleanup of the container that outlives it.
+func startManager(name string, args ...string) *manager {
 	GinkgoHelper()
 	m := &manager{name: name, log: &syncBuffer{}, probeAddr: freeLocalAddr(), exited: make(chan struct{})}
 	m.cmd = exec.Command(managerBin,
@@ -171,7 +180,14 @@ func startManager(name string) *manager {
 		"--metrics-bind-address", "0",
 		"--health-probe-bind-address", m.probeAddr,
 	)
+	// A flag given twice takes the last value.
+	m.cmd.Args = append(m.cmd.Args, args...)
 	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+managerKubeconfig)
+	if memoryLimit != "" {
+		// As the Deployment sets it from its memory limit: the Go runtime
+		// refuses to start on a GOMEMLIMIT it cannot parse.
+		m.cmd.Env = append(m.cmd.Env, "GOMEMLIMIT="+memoryLimit)
+	}
 	out := io.MultiWriter(m.log, prefixWriter(name))
 	m.cmd.Stdout, m.cmd.Stderr = out, out
 	Expect(m.cmd.Start()).To(Succeed())

@@ -3,14 +3,19 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -58,11 +63,29 @@ var _ = Describe("Installing tierwall like a user", Ordered, func() {
 		Expect(stderr).NotTo(ContainSubstring("Warning"), "kubectl apply warned")
 		kubectl(nil, "wait", "--for=condition=Established", "--timeout=120s", "crd/appisolations.tierwall.dev")
 
+		By("setting GOMEMLIMIT from the container's memory limit")
+		deployment := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: systemNamespace, Name: "tierwall-controller-manager"}, deployment)).To(Succeed())
+		container := deployment.Spec.Template.Spec.Containers[0]
+		var ref *corev1.ResourceFieldSelector
+		for _, env := range container.Env {
+			if env.Name == "GOMEMLIMIT" && env.ValueFrom != nil {
+				ref = env.ValueFrom.ResourceFieldRef
+			}
+		}
+		Expect(ref).NotTo(BeNil(), "GOMEMLIMIT is not set from a resource field")
+		Expect(ref.ContainerName).To(Equal("manager"))
+		Expect(ref.Resource).To(Equal("limits.memory"))
+		// The API server defaults the divisor to 0, which means 1: bytes.
+		Expect(ref.Divisor.Value()).To(BeNumerically("<=", 1))
+		// What the kubelet puts there: the limit in bytes.
+		memoryLimit = strconv.FormatInt(container.Resources.Limits.Memory().Value(), 10)
+
 		for kind, names := range map[string][]string{
 			"namespace":          {systemNamespace},
 			"serviceaccount":     {"tierwall-controller-manager"},
-			"clusterrole":        {"tierwall-manager-role"},
-			"clusterrolebinding": {"tierwall-manager-rolebinding"},
+			"clusterrole":        {"tierwall-manager-role", "tierwall-metrics-auth-role", "tierwall-metrics-reader"},
+			"clusterrolebinding": {"tierwall-manager-rolebinding", "tierwall-metrics-auth-rolebinding"},
 			"role":               {"tierwall-leader-election-role"},
 			"rolebinding":        {"tierwall-leader-election-rolebinding"},
 			"deployment":         {"tierwall-controller-manager"},
@@ -91,6 +114,12 @@ var _ = Describe("Installing tierwall like a user", Ordered, func() {
 			{[]string{"update", "leases/someone-elses-lease", "-n", systemNamespace}, "no"},
 			{[]string{"list", "secrets", "--all-namespaces"}, "no"},
 			{[]string{"update", "appisolations"}, "no"},
+			// Reads go through the cache, which lists and watches.
+			{[]string{"get", "pods", "-n", "default"}, "no"},
+			{[]string{"list", "pods", "--all-namespaces"}, "yes"},
+			// The metrics endpoint checks scrapers' tokens and rights.
+			{[]string{"create", "tokenreviews"}, "yes"},
+			{[]string{"create", "subjectaccessreviews"}, "yes"},
 		} {
 			// can-i exits 1 on "no".
 			out, _, _ := runKubectl(managerKubeconfig, nil, append([]string{"auth", "can-i"}, check.args...)...)
@@ -111,6 +140,44 @@ var _ = Describe("Installing tierwall like a user", Ordered, func() {
 		Eventually(managers[0].ready).Should(Succeed())
 		Eventually(managers[0].leading).Should(BeTrue())
 		Expect(leaseHolder(Default)).NotTo(BeEmpty())
+	})
+
+	It("serves metrics over HTTPS only to tokens allowed to read them", func() {
+		// A standby with metrics on: it must not outlive this spec, or it
+		// could take the Lease in the hand-over specs below.
+		addr := freeLocalAddr()
+		standby := startManager("metrics", "--metrics-bind-address", addr)
+		defer standby.kill()
+		Eventually(standby.ready).Should(Succeed())
+
+		By("refusing a request without a token")
+		Eventually(func(g Gomega) { g.Expect(scrape(g, addr, "")).To(Equal(http.StatusUnauthorized)) }).Should(Succeed())
+
+		By("refusing a valid token that may not read /metrics")
+		kubectl(nil, "create", "namespace", "monitoring")
+		kubectl(nil, "create", "serviceaccount", "nosy", "-n", "monitoring")
+		nosy := strings.TrimSpace(kubectl(nil, "create", "token", "nosy", "-n", "monitoring"))
+		Eventually(func(g Gomega) { g.Expect(scrape(g, addr, nosy)).To(Equal(http.StatusForbidden)) }).Should(Succeed())
+
+		By("serving the metrics to a token bound to tierwall-metrics-reader")
+		kubectl(nil, "create", "serviceaccount", "prometheus", "-n", "monitoring")
+		kubectl(nil, "create", "clusterrolebinding", "prometheus-tierwall-metrics",
+			"--clusterrole", "tierwall-metrics-reader", "--serviceaccount", "monitoring:prometheus")
+		prometheus := strings.TrimSpace(kubectl(nil, "create", "token", "prometheus", "-n", "monitoring"))
+		Eventually(func(g Gomega) {
+			var body string
+			g.Expect(scrape(g, addr, prometheus, &body)).To(Equal(http.StatusOK))
+			// A standby runs no controller, but talks to the API server.
+			g.Expect(body).To(ContainSubstring("rest_client_requests_total"))
+		}).Should(Succeed())
+
+		By("serving plain HTTP to nobody")
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			_ = resp.Body.Close()
+			Expect(resp).NotTo(HaveHTTPStatus(http.StatusOK))
+		}
+		expectNoForbidden([]*manager{standby})
 	})
 
 	It("reconciles the WordPress sample, applied the way Argo CD applies it", func() {
@@ -259,21 +326,75 @@ spec:
 		var events struct {
 			Items []struct {
 				Reason              string `json:"reason"`
+				Note                string `json:"note"`
 				ReportingController string `json:"reportingController"`
 			} `json:"items"`
 		}
 		Expect(json.Unmarshal([]byte(out), &events)).To(Succeed())
-		reasons := map[string]bool{}
+		var changes []string
 		for _, e := range events.Items {
-			if e.ReportingController == "tierwall" {
-				reasons[e.Reason] = true
+			if e.ReportingController == "tierwall" && e.Reason == tierwallv1alpha1.PoliciesChangedReason {
+				changes = append(changes, e.Note)
 			}
 		}
-		Expect(reasons).To(HaveKey(tierwallv1alpha1.PolicyCreatedReason))
-		Expect(reasons).To(HaveKey(tierwallv1alpha1.PolicyDeletedReason))
+		// One event per reconcile that wrote: creates, then the deletion of
+		// the database tier's policy.
+		Expect(changes).To(ContainElement(HavePrefix("NetworkPolicies created ")))
+		Expect(changes).To(ContainElement(ContainSubstring("deleted wordpress-tier-database")))
 		expectNoForbidden(managers)
 	})
+
+	It("exits as soon as a paused leader resumes after losing the Lease", func() {
+		By("stopping the managers of the previous specs; they release the Lease")
+		for _, m := range managers {
+			if !m.hasExited() {
+				m.stop(syscall.SIGTERM)
+			}
+		}
+		// Short leases, so that the spec takes seconds.
+		lease := []string{"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=1s"}
+		paused := startManager("paused", lease...)
+		managers = append(managers, paused)
+		Eventually(paused.leading).Should(BeTrue())
+		standby := startManager("standby", lease...)
+		managers = append(managers, standby)
+		Eventually(standby.ready).Should(Succeed())
+
+		By("pausing the leader (SIGSTOP): the standby takes the Lease when it expires")
+		Expect(paused.cmd.Process.Signal(syscall.SIGSTOP)).To(Succeed())
+		Eventually(standby.leading).Should(BeTrue())
+
+		By("resuming it (SIGCONT): it finds the Lease lost and exits")
+		Expect(paused.cmd.Process.Signal(syscall.SIGCONT)).To(Succeed())
+		Eventually(paused.exited).Should(BeClosed())
+		Expect(paused.exitErr).To(HaveOccurred(), "the old leader exited with status 0")
+		Expect(paused.log.String()).To(ContainSubstring("leader election lost"))
+		Expect(leaders(managers)).To(ConsistOf(standby))
+	})
 })
+
+// scrape GETs https://addr/metrics with token as bearer token ("" for
+// none), and returns the status code, and the body into body if not nil.
+// The manager's certificate is self-signed: the test checks who may read,
+// not who serves.
+func scrape(g Gomega, addr, token string, body ...*string) int {
+	GinkgoHelper()
+	req, err := http.NewRequest(http.MethodGet, "https://"+addr+"/metrics", nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed
+	resp, err := insecure.Do(req)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(resp.Body)
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, b := range body {
+		*b = string(data)
+	}
+	return resp.StatusCode
+}
 
 // sampleAsArgoCDAppliesIt is the WordPress sample with Argo CD's tracking
 // annotation and instance label added.

@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"k8s.io/utils/ptr"
 	"os"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ func setCondition(
 
 // succeeded is updateStatus's outcome of a successful reconcile of gen.
 func succeeded(app *tierwallv1alpha1.AppIsolation, gen int64) *tierwallv1alpha1.AppIsolation {
-	app.Status.TierCount, app.Status.PolicyCount = 2, 4
+	app.Status.TierCount, app.Status.PolicyCount = 2, ptr.To[int32](4)
 	app.Status.Policies = []string{"wordpress-tier-frontend", "wordpress-tier-database", "wordpress-dns",
 		"wordpress-default-deny"}
 	setCondition(app, tierwallv1alpha1.ReadyCondition, metav1.ConditionTrue, tierwallv1alpha1.ReconciledReason,
@@ -122,7 +123,7 @@ func TestArgoCDHealth(t *testing.T) {
 		app: func(t *testing.T) *tierwallv1alpha1.AppIsolation {
 			app := succeeded(observed(t, 1, 0), 1)
 			app.Spec.Mode = tierwallv1alpha1.ModeDryRun
-			app.Status.PolicyCount = 0
+			app.Status.PolicyCount = ptr.To[int32](0)
 			setCondition(app, tierwallv1alpha1.ReadyCondition, metav1.ConditionTrue, tierwallv1alpha1.DryRunReason,
 				"DryRun: 4 NetworkPolicies rendered (see status.policies), none enforced", 1)
 			return app

@@ -504,4 +504,65 @@ var Rejections = []Case{
 		Tweak: func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Mode = "Audit" },
 		Want:  []string{"spec.mode", "Unsupported value: \"Audit\"", "\"Enforce\", \"DryRun\""},
 	},
+	{
+		Name: "9 matchLabels in a tier's podSelector",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			for i := range 8 {
+				Database(app).PodSelector.MatchLabels[fmt.Sprintf("label-%d", i)] = "x"
+			}
+		},
+		Want: []string{"spec.tiers[1].podSelector.matchLabels", "must have at most 8 entries"},
+	},
+	{
+		Name: "9 matchLabels in the DNS podSelector",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.DNS = &tierwallv1alpha1.DNS{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{}}}
+			for i := range 9 {
+				app.Spec.DNS.PodSelector.MatchLabels[fmt.Sprintf("label-%d", i)] = "x"
+			}
+		},
+		Want: []string{"spec.dns.podSelector.matchLabels", "must have at most 8 entries"},
+	},
+	{
+		Name: "5 matchExpressions in spec.podSelector",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			for i := range 5 {
+				app.Spec.PodSelector.MatchExpressions = append(app.Spec.PodSelector.MatchExpressions,
+					metav1.LabelSelectorRequirement{Key: fmt.Sprintf("label-%d", i), Operator: metav1.LabelSelectorOpExists})
+			}
+		},
+		Want: []string{"spec.podSelector.matchExpressions", "must have at most 4 entries"},
+	},
+	{
+		Name: "17 values in a match expression of a peer's namespaceSelector",
+		Tweak: AllowFromDatabase(tierwallv1alpha1.Peer{NamespaceSelector: &metav1.LabelSelector{
+			MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: "team", Operator: metav1.LabelSelectorOpIn, Values: strings.Split("a b c d e f g h i j k l m n o p q", " "),
+			}}}}),
+		Want: []string{"spec.tiers[1].allowFrom[1].namespaceSelector.matchExpressions", selectorBoundsMessage},
+	},
+	{
+		Name: "a match expression value of 64 characters in an egressTo podSelector",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{PodSelector: &metav1.LabelSelector{
+				MatchExpressions: []metav1.LabelSelectorRequirement{{
+					Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{strings.Repeat("v", 64)},
+				}}}}}
+		},
+		Want: []string{"spec.tiers[0].egressTo[0].podSelector.matchExpressions", selectorBoundsMessage},
+	},
+	{
+		Name: "a match expression key of 318 characters in an ingress controller's podSelector",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			Traefik(app).PodSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: strings.Repeat("k", 318), Operator: metav1.LabelSelectorOpExists,
+			}}}
+		},
+		Want: []string{"spec.ingressControllers[0].podSelector.matchExpressions", selectorBoundsMessage},
+	},
 }
+
+// selectorBoundsMessage is what admission says of a match expression over
+// the schema's bounds.
+const selectorBoundsMessage = "every entry must have a key of at most 317 characters, an operator of at most 12 and " +
+	"at most 16 values of at most 63 characters"

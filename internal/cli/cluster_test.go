@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/input"
+	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/test/fixtures"
+	"github.com/tierwall/tierwall/test/testenv"
+)
+
+// storyObjects are the WordPress story's namespaces and pods, the sample
+// AppIsolation in DryRun, and the hand-written policies: the seed's
+// situation on a live cluster.
+func storyObjects(t *testing.T) *input.Objects {
+	t.Helper()
+	r := input.NewReader(input.Options{Kinds: []string{input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation}})
+	for _, name := range []string{sample, pods, handwritten} {
+		if err := r.Read(name, []byte(readFile(t, name))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objs := r.Objects()
+	objs.AppIsolations[0].Spec.Mode = tierwallv1alpha1.ModeDryRun
+	return objs
+}
+
+// TestReachLiveCluster runs `kubectl tierwall reach -n dev-wordpress`
+// against a real API server (envtest) that holds the seed's situation, with
+// a kubeconfig as kubectl would use it, and checks that it evaluates the
+// policies in force there: the same as reach over the same objects in files.
+func TestReachLiveCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an API server")
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := testenv.Start(env)
+	if err != nil {
+		t.Fatalf("%v (or run go test -short)", err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("failed to stop envtest: %v", err)
+		}
+	})
+	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	objs := storyObjects(t)
+	for i := range objs.Namespaces {
+		if objs.Namespaces[i].Name == "kube-system" {
+			continue // envtest has it
+		}
+		if err := c.Create(ctx, &objs.Namespaces[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range objs.Pods {
+		p := objs.Pods[i].DeepCopy()
+		status := p.Status
+		if err := c.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		p.Status = status
+		p.Status.PodIPs = []corev1.PodIP{{IP: status.PodIP}}
+		if err := c.Status().Update(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range objs.NetworkPolicies {
+		if err := c.Create(ctx, &objs.NetworkPolicies[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := objs.AppIsolations[0].DeepCopy()
+	if err := c.Create(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+
+	user, err := env.AddUser(envtest.User{Name: "reviewer", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", path)
+
+	var out, errOut bytes.Buffer
+	code := RunAs("kubectl-tierwall", []string{"reach", "-n", "dev-wordpress", "-o", "list"}, strings.NewReader(""), &out, &errOut)
+	if code != ExitOK {
+		t.Fatalf("exit code %d, stderr:\n%s", code, errOut.String())
+	}
+	// The hand-written policies are in force; the DryRun AppIsolation is not.
+	_, want, _ := run("", "reach", "-f", pods, "-f", handwritten, "-o", "list")
+	var wantLines []string
+	for _, line := range strings.Split(want, "\n") {
+		if strings.Contains(line, "dev-wordpress/") || strings.HasPrefix(line, "FROM") {
+			wantLines = append(wantLines, line)
+		}
+	}
+	var gotLines []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if line != "" && !strings.Contains(line, "flows allowed") {
+			gotLines = append(gotLines, line)
+		}
+	}
+	if diff := cmp.Diff(wantLines, gotLines); diff != "" {
+		t.Errorf("live reach -n dev-wordpress (-files +live):\n%s", diff)
+	}
+	for _, line := range []string{
+		"Reading Namespaces, Pods, NetworkPolicies and AppIsolations from context ",
+		"Read 5 Pods\n",
+		"Read 4 NetworkPolicies\n",
+		"Read 1 AppIsolations\n",
+		"note: AppIsolations in DryRun, whose policies are not in force and not shown: dev-wordpress/wordpress",
+	} {
+		if !strings.Contains(errOut.String(), line) {
+			t.Errorf("stderr does not say %q:\n%s", line, errOut.String())
+		}
+	}
+
+	// --explain on the live cluster names the hand-written policy's rule.
+	out.Reset()
+	errOut.Reset()
+	code = RunAs("kubectl-tierwall", []string{"reach", "--explain", "--from", "default/debug", "--to", "dev-wordpress/mysql-0:3306"}, strings.NewReader(""), &out, &errOut)
+	if code != ExitOK || !strings.Contains(out.String(), "dev-wordpress/allow-mysql ingress[0]") {
+		t.Errorf("exit code %d, explanation:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+
+	// Once enforced (the operator's policies applied), the live cluster
+	// shows them, named by their AppIsolation.
+	policies, err := render.Render(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range policies {
+		policies[i].OwnerReferences = nil
+		if err := c.Create(ctx, &policies[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Reset()
+	code = RunAs("kubectl-tierwall", []string{"reach", "--explain", "--from", "kube-system/traefik", "--to", "dev-wordpress/wordpress:80"}, strings.NewReader(""), &out, &errOut)
+	if code != ExitOK || !strings.Contains(out.String(), "dev-wordpress/wordpress-tier-frontend ingress[0] (AppIsolation dev-wordpress/wordpress, tier frontend)") {
+		t.Errorf("exit code %d, explanation:\n%s", code, out.String())
+	}
+}
+
+// TestReadCluster reads the seed's situation through a client, as the
+// kubectl plugin does, and evaluates the policies in force.
+func TestReadCluster(t *testing.T) {
+	objs := storyObjects(t)
+	var initial []client.Object
+	for i := range objs.Namespaces {
+		initial = append(initial, &objs.Namespaces[i])
+	}
+	for i := range objs.Pods {
+		initial = append(initial, &objs.Pods[i])
+	}
+	for i := range objs.NetworkPolicies {
+		initial = append(initial, &objs.NetworkPolicies[i])
+	}
+	initial = append(initial, &objs.AppIsolations[0])
+	c := fake.NewClientBuilder().WithScheme(clusterScheme).WithObjects(initial...).Build()
+
+	var errOut bytes.Buffer
+	s := &streams{out: &bytes.Buffer{}, err: &errOut}
+	got, err := readCluster(t.Context(), c, s, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := []int{len(got.Namespaces), len(got.Pods), len(got.NetworkPolicies), len(got.AppIsolations)}
+	if diff := cmp.Diff([]int{2, 5, 4, 1}, counts); diff != "" {
+		t.Errorf("namespaces, pods, policies, AppIsolations read (-want +got):\n%s", diff)
+	}
+	wantProgress := "Reading Namespaces, Pods, NetworkPolicies and AppIsolations from context test\n" +
+		"Read 2 Namespaces\nRead 5 Pods\nRead 4 NetworkPolicies\nRead 1 AppIsolations\n"
+	if diff := cmp.Diff(wantProgress, errOut.String()); diff != "" {
+		t.Errorf("progress (-want +got):\n%s", diff)
+	}
+	state, err := liveState(s, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(state.Policies) != 4 {
+		t.Errorf("%d policies in force, want the 4 hand-written ones (the AppIsolation is in DryRun)", len(state.Policies))
+	}
+}
+
+func TestInNamespace(t *testing.T) {
+	e, state := wordpressEvaluator(t)
+	var flows []reach.Flow
+	for f := range e.Flows() {
+		flows = append(flows, f)
+	}
+	keptPods, kept := inNamespace("default", state.Pods, flows)
+	for _, f := range kept {
+		if !strings.HasPrefix(f.From, "default/") && !strings.HasPrefix(f.To, "default/") {
+			t.Errorf("kept %s -> %s, which does not touch default", f.From, f.To)
+		}
+	}
+	// debug reaches the 5 ports of the 4 other pods, and they reach its
+	// one port.
+	if len(kept) != 5+4 {
+		t.Errorf("kept %d flows, want 9", len(kept))
+	}
+	if len(keptPods) != 5 {
+		t.Errorf("kept %d pods, want the 5 that the flows join", len(keptPods))
+	}
+}
