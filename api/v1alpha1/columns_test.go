@@ -2,8 +2,9 @@ package v1alpha1_test
 
 import (
 	"io"
-	"k8s.io/utils/ptr"
 	"strings"
+
+	"k8s.io/utils/ptr"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"

@@ -422,7 +422,7 @@ func TestDocsShowRealOutput(t *testing.T) {
 	// The JSON lines quoted in the docs are lines of the real output.
 	_, stdout, _ := run("", "reach", "-f", sample, "-f", pods, "-o", "json")
 	n := 0
-	for _, line := range strings.Split(doc, "\n") {
+	for line := range strings.SplitSeq(doc, "\n") {
 		if strings.HasPrefix(line, `  {"from":`) {
 			n++
 			if !strings.Contains(stdout, line+"\n") {

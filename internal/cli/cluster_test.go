@@ -116,13 +116,13 @@ func TestReachLiveCluster(t *testing.T) {
 	// The hand-written policies are in force; the DryRun AppIsolation is not.
 	_, want, _ := run("", "reach", "-f", pods, "-f", handwritten, "-o", "list")
 	var wantLines []string
-	for _, line := range strings.Split(want, "\n") {
+	for line := range strings.SplitSeq(want, "\n") {
 		if strings.Contains(line, "dev-wordpress/") || strings.HasPrefix(line, "FROM") {
 			wantLines = append(wantLines, line)
 		}
 	}
 	var gotLines []string
-	for _, line := range strings.Split(out.String(), "\n") {
+	for line := range strings.SplitSeq(out.String(), "\n") {
 		if line != "" && !strings.Contains(line, "flows allowed") {
 			gotLines = append(gotLines, line)
 		}

@@ -132,8 +132,7 @@ func TestParseFlow(t *testing.T) {
 			q, err := parseFlow(tc.from, tc.to, tc.namespace, state.Pods)
 			got := fmt.Sprintf("%s %s %d/%s", q.fromName, q.toName, q.port, q.protocol)
 			if err != nil {
-				var epErr *EndpointError
-				if !errors.As(err, &epErr) {
+				if _, ok := errors.AsType[*EndpointError](err); !ok {
 					t.Errorf("error %v is not an *EndpointError", err)
 				}
 				got = err.Error()

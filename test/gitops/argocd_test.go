@@ -1,10 +1,11 @@
 package gitops
 
 import (
-	"k8s.io/utils/ptr"
 	"os"
 	"strings"
 	"testing"
+
+	"k8s.io/utils/ptr"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
