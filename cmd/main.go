@@ -52,7 +52,8 @@ func main() {
 	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second,
 		"How long a standby waits, after the leader last renewed the Lease, before it takes over.")
 	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
-		"How long the leader retries renewing the Lease before it gives up leading and exits; shorter than the lease duration.")
+		"How long the leader retries renewing the Lease before it gives up leading and exits; "+
+			"shorter than the lease duration.")
 	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second,
 		"How often candidates try to take, and the leader to renew, the Lease; shorter than the renew deadline.")
 	flag.DurationVar(&gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
@@ -69,7 +70,8 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 	if leaseDuration <= renewDeadline || renewDeadline <= retryPeriod {
-		log.Error(nil, "Leader election needs --leader-elect-lease-duration > --leader-elect-renew-deadline > --leader-elect-retry-period",
+		log.Error(nil, "Leader election needs --leader-elect-lease-duration > --leader-elect-renew-deadline > "+
+			"--leader-elect-retry-period",
 			"leaseDuration", leaseDuration, "renewDeadline", renewDeadline, "retryPeriod", retryPeriod)
 		os.Exit(1)
 	}

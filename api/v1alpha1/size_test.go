@@ -84,7 +84,7 @@ func largest(app *tierwallv1alpha1.AppIsolation) {
 	for i := range ports {
 		ports[i] = tierwallv1alpha1.Port{Port: intstr.FromInt32(int32(10000 + i)), EndPort: ptr.To(int32(20000 + i)), Protocol: "SCTP"}
 	}
-	var names []string
+	names := make([]string, 0, 16)
 	for i := range 16 {
 		names = append(names, fmt.Sprintf("tier-%02d-%s", i, strings.Repeat("t", 32)))
 	}
@@ -118,7 +118,7 @@ var _ = Describe("The largest valid AppIsolation", func() {
 
 		policies, err := render.Render(app)
 		Expect(err).NotTo(HaveOccurred())
-		var sizes []int
+		sizes := make([]int, 0, len(policies))
 		total := 0
 		for i := range policies {
 			data, err := json.Marshal(&policies[i])

@@ -173,7 +173,7 @@ func TestReachLiveCluster(t *testing.T) {
 // kubectl plugin does, and evaluates the policies in force.
 func TestReadCluster(t *testing.T) {
 	objs := storyObjects(t)
-	var initial []client.Object
+	initial := make([]client.Object, 0, len(objs.Namespaces)+len(objs.Pods)+len(objs.NetworkPolicies)+1)
 	for i := range objs.Namespaces {
 		initial = append(initial, &objs.Namespaces[i])
 	}

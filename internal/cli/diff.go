@@ -135,11 +135,11 @@ type file struct {
 func runDiff(cmd *cobra.Command, s *streams, in *inputFlags, base string, states []string) (*diffResult, error) {
 	var stateFiles []file
 	for _, name := range states {
-		fs, err := readPaths([]string{name})
+		read, err := readPaths([]string{name})
 		if err != nil {
 			return nil, err
 		}
-		stateFiles = append(stateFiles, fs...)
+		stateFiles = append(stateFiles, read...)
 	}
 	headFiles, err := readPaths(in.files)
 	if err != nil {
@@ -310,8 +310,9 @@ func evaluateVersion(cmd *cobra.Command, s *streams, in *inputFlags, what string
 		Kinds:            []string{input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation},
 		Namespace:        in.namespace,
 		EnforceNamespace: cmd.Flags().Changed("namespace"),
+		Explain:          explain,
 	})
-	var errs []error
+	errs := make([]error, 0, len(files))
 	for _, f := range files {
 		errs = append(errs, r.Read(f.name, f.data))
 	}

@@ -36,7 +36,10 @@ func seed(t *testing.T) *input.Objects {
 }
 
 func flowStrings(flows []reach.Flow) []string {
-	var out []string
+	if len(flows) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(flows))
 	for _, f := range flows {
 		out = append(out, fmt.Sprintf("%s -> %s %d/%s", f.From, f.To, f.Port, f.Protocol))
 	}
