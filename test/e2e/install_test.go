@@ -65,7 +65,8 @@ var _ = Describe("Installing tierwall like a user", Ordered, func() {
 
 		By("setting GOMEMLIMIT from the container's memory limit")
 		deployment := &appsv1.Deployment{}
-		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: systemNamespace, Name: "tierwall-controller-manager"}, deployment)).To(Succeed())
+		key := types.NamespacedName{Namespace: systemNamespace, Name: "tierwall-controller-manager"}
+		Expect(k8sClient.Get(ctx, key, deployment)).To(Succeed())
 		container := deployment.Spec.Template.Spec.Containers[0]
 		var ref *corev1.ResourceFieldSelector
 		for _, env := range container.Env {
@@ -352,7 +353,9 @@ spec:
 			}
 		}
 		// Short leases, so that the spec takes seconds.
-		lease := []string{"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=1s"}
+		lease := []string{
+			"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=1s",
+		}
 		paused := startManager("paused", lease...)
 		managers = append(managers, paused)
 		Eventually(paused.leading).Should(BeTrue())
@@ -384,7 +387,9 @@ func scrape(g Gomega, addr, token string, body ...*string) int {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed
+	insecure := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // self-signed
+	}}
 	resp, err := insecure.Do(req)
 	g.Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = resp.Body.Close() }()
