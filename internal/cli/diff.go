@@ -310,6 +310,7 @@ func evaluateVersion(cmd *cobra.Command, s *streams, in *inputFlags, what string
 		Kinds:            []string{input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation},
 		Namespace:        in.namespace,
 		EnforceNamespace: cmd.Flags().Changed("namespace"),
+		Explain:          explain,
 	})
 	errs := make([]error, 0, len(files))
 	for _, f := range files {
