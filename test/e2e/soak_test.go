@@ -23,16 +23,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/plan"
 	"github.com/tierwall/tierwall/internal/render"
 	"github.com/tierwall/tierwall/test/fixtures"
+	"github.com/tierwall/tierwall/test/specs"
 )
 
 // The soak runs with `make soak` only: the build tag keeps it out of
@@ -123,7 +122,7 @@ var _ = Describe("Soak", Label("soak"), Ordered, func() {
 		}
 		for i := range hostileApps {
 			app := wordpressApp(fmt.Sprintf("soak-hostile-%d", i), strings.Repeat("h", 62)+strconv.Itoa(i))
-			largest(app)
+			specs.Largest(app)
 			valid = append(valid, create(app))
 		}
 		for i := range invalidApps {
@@ -401,75 +400,4 @@ func envDuration(name string, def time.Duration) time.Duration {
 	d, err := time.ParseDuration(s)
 	Expect(err).NotTo(HaveOccurred(), name)
 	return d
-}
-
-// Bounds of the schema, as docs/validation.md states them.
-const (
-	maxMatchLabels      = 8
-	maxMatchExpressions = 4
-	maxValues           = 16
-	maxLabelValue       = 63
-)
-
-// longKey is a valid label key of the longest length, distinct for each
-// (prefix, i).
-func longKey(prefix string, i int) string {
-	dns := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61)
-	name := fmt.Sprintf("%s%02d", prefix, i)
-	return dns + "/" + name + strings.Repeat("n", 63-len(name))
-}
-
-// longValue is a valid label value of the longest length.
-func longValue(prefix string, i int) string {
-	v := fmt.Sprintf("%s%02d", prefix, i)
-	return v + strings.Repeat("v", maxLabelValue-len(v))
-}
-
-// largestSelector is a selector at every bound of the schema.
-func largestSelector(labelKeys, labelValues, expressions string) *metav1.LabelSelector {
-	s := &metav1.LabelSelector{MatchLabels: map[string]string{}}
-	for i := range maxMatchLabels {
-		s.MatchLabels[longKey(labelKeys, i)] = longValue(labelValues, i)
-	}
-	for i := range maxMatchExpressions {
-		e := metav1.LabelSelectorRequirement{Key: longKey(expressions, i), Operator: metav1.LabelSelectorOpNotIn}
-		for j := range maxValues {
-			e.Values = append(e.Values, longValue(expressions, j))
-		}
-		s.MatchExpressions = append(s.MatchExpressions, e)
-	}
-	return s
-}
-
-// largest turns app into the largest AppIsolation the schema accepts, as
-// api/v1alpha1's size test builds it: every selector at its bounds, 16
-// tiers that all allow each other on 16 port ranges, and 16 egressTo
-// entries in the first tier.
-func largest(app *tierwallv1alpha1.AppIsolation) {
-	app.Spec = tierwallv1alpha1.AppIsolationSpec{
-		PodSelector: largestSelector("g", "g", "ge"),
-		DNS:         &tierwallv1alpha1.DNS{PodSelector: largestSelector("d", "d", "de")},
-	}
-	ports := make([]tierwallv1alpha1.Port, 16)
-	for i := range ports {
-		ports[i] = tierwallv1alpha1.Port{Port: intstr.FromInt32(int32(10000 + i)), EndPort: ptr.To(int32(20000 + i)), Protocol: "SCTP"}
-	}
-	var names []string
-	for i := range 16 {
-		names = append(names, fmt.Sprintf("tier-%02d-%s", i, strings.Repeat("t", 32)))
-	}
-	for i, name := range names {
-		tier := tierwallv1alpha1.Tier{Name: name, PodSelector: *largestSelector("g", fmt.Sprintf("t%d", i), fmt.Sprintf("t%de", i)), Ports: ports}
-		for _, peer := range names {
-			tier.AllowFrom = append(tier.AllowFrom, tierwallv1alpha1.Peer{Tier: peer})
-		}
-		app.Spec.Tiers = append(app.Spec.Tiers, tier)
-	}
-	for i := range 16 {
-		app.Spec.Tiers[0].EgressTo = append(app.Spec.Tiers[0].EgressTo, tierwallv1alpha1.EgressRule{
-			NamespaceSelector: largestSelector(fmt.Sprintf("n%d", i), "n", "ne"),
-			PodSelector:       largestSelector(fmt.Sprintf("p%d", i), "p", "pe"),
-			Ports:             ports,
-		})
-	}
 }
