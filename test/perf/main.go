@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -141,6 +142,9 @@ func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 	}
 	b.end("operator: %s for %d writes (%s)", converge.Round(time.Millisecond), total(opWrites), formatCounts(opWrites))
 	fmt.Fprintf(out, "RATIO operator/baseline: %.2f\n", float64(converge)/float64(baseline))
+	if err := b.reportEvents(ctx); err != nil {
+		return errors.Join(err, stopManager())
+	}
 
 	b.start("unrelated changes")
 	unrelated, reconciles, err := b.unrelatedChanges(ctx, mgr)
@@ -245,7 +249,8 @@ feed:
 // AppIsolation: the AppIsolation is created by one client (as a user or
 // Argo CD would), and a second client with the same limits, on as many
 // workers as the manager reconciles at once, creates the four policies,
-// patches the status twice (Reconciling, then Ready) and creates one event.
+// patches the status twice (Reconciling, then Ready) and creates the two
+// events tierwall emits.
 // It then deletes the AppIsolations so that the manager never sees them.
 func (b *bench) baseline(ctx context.Context) (time.Duration, map[string]int, error) {
 	counter := newWriteCounter()
@@ -290,15 +295,25 @@ func (b *bench) baseline(ctx context.Context) (time.Duration, map[string]int, er
 		if err := writer.Status().Patch(ctx, app, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
 			return err
 		}
-		return writer.Create(ctx, &eventsv1.Event{
-			ObjectMeta:          metav1.ObjectMeta{Namespace: app.Namespace, GenerateName: app.Name + "."},
-			EventTime:           metav1.NowMicro(),
-			ReportingController: controllers.ControllerName, ReportingInstance: "perf",
-			Action: "Reconcile", Reason: tierwallv1alpha1.PoliciesChangedReason, Type: corev1.EventTypeNormal,
-			Regarding: corev1.ObjectReference{Kind: "AppIsolation", APIVersion: tierwallv1alpha1.GroupVersion.String(),
-				Namespace: app.Namespace, Name: app.Name, UID: app.UID},
-			Note: "NetworkPolicies created " + policies[0].Name + ", ...",
-		})
+		// The summary of the policy writes, and the warning the WordPress
+		// story earns: its backup pod is governed but in no tier.
+		for _, e := range []struct{ typ, reason, note string }{
+			{corev1.EventTypeNormal, tierwallv1alpha1.PoliciesChangedReason, "NetworkPolicies created " + policies[0].Name + ", ..."},
+			{corev1.EventTypeWarning, tierwallv1alpha1.PodInNoTierReason, "Governed pods in no tier, allowed DNS only: backup"},
+		} {
+			err := writer.Create(ctx, &eventsv1.Event{
+				ObjectMeta:          metav1.ObjectMeta{Namespace: app.Namespace, Name: fmt.Sprintf("%s.%x", app.Name, time.Now().UnixNano())},
+				EventTime:           metav1.NowMicro(),
+				ReportingController: controllers.ControllerName, ReportingInstance: "perf",
+				Action: "Reconcile", Reason: e.reason, Type: e.typ, Note: e.note,
+				Regarding: corev1.ObjectReference{Kind: "AppIsolation", APIVersion: tierwallv1alpha1.GroupVersion.String(),
+					Namespace: app.Namespace, Name: app.Name, UID: app.UID},
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	elapsed := time.Since(start)
 	if err != nil {
@@ -380,6 +395,23 @@ func (b *bench) converge(ctx context.Context) (time.Duration, map[string]int, er
 	}
 	after, last := b.writes.snapshot()
 	return last.Sub(start), since(after, before), nil
+}
+
+// reportEvents prints the events of the AppIsolations' namespaces by
+// type and reason: what the writes to events were.
+func (b *bench) reportEvents(ctx context.Context) error {
+	var events eventsv1.EventList
+	if err := b.client.List(ctx, &events); err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for _, e := range events.Items {
+		if strings.HasPrefix(e.Namespace, "app-") {
+			counts[e.Type+" "+e.Reason+" ("+e.Note[:min(len(e.Note), 40)]+"...)"]++
+		}
+	}
+	fmt.Fprintf(b.out, "   events by type and reason: %s\n", formatCounts(counts))
+	return nil
 }
 
 // settle waits until the controller's queue is empty, no reconcile runs,
