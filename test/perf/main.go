@@ -198,20 +198,25 @@ func baseNamespace(i int) string { return fmt.Sprintf("base-%04d", i) }
 // AppIsolation a namespace with the WordPress pods, a pod no selector
 // matches, and a namespace for the bare client's writes.
 func (b *bench) createWorld(ctx context.Context) error {
-	var objs []client.Object
+	var namespaces, pods []client.Object
 	for _, p := range fixtures.WordPressPods("", "", "")[:2] {
-		objs = append(objs, p)
+		pods = append(pods, p)
 	}
 	for i := range b.o.apps {
 		ns := appNamespace(i)
-		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+		namespaces = append(namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: baseNamespace(i)}})
 		for _, p := range fixtures.WordPressPods(ns, "", "")[2:5] {
-			objs = append(objs, p)
+			pods = append(pods, p)
 		}
-		objs = append(objs, fixtures.Pod(ns, "unrelated", map[string]string{"app": "other"}))
+		pods = append(pods, fixtures.Pod(ns, "unrelated", map[string]string{"app": "other"}))
 	}
-	return b.parallel(len(objs), func(i int) error { return b.client.Create(ctx, objs[i]) })
+	for _, objs := range [][]client.Object{namespaces, pods} {
+		if err := b.parallel(len(objs), func(i int) error { return b.client.Create(ctx, objs[i]) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parallel runs f(0..n-1) on the configured number of workers and returns
