@@ -251,9 +251,10 @@ feed:
 }
 
 // baseline makes, with a bare client, the writes tierwall makes for a fresh
-// AppIsolation: the AppIsolation is created by one client (as a user or
-// Argo CD would), and a second client with the same limits, on as many
-// workers as the manager reconciles at once, creates the four policies,
+// AppIsolation: the AppIsolations are created by one client on as many
+// workers as in the operator's run (as a user or Argo CD would), and, as
+// each appears, a second client with the same limits, on as many workers as
+// the manager reconciles at once, creates the four policies,
 // patches the status twice (Reconciling, then Ready) and creates the two
 // events tierwall emits.
 // It then deletes the AppIsolations so that the manager never sees them.
@@ -268,11 +269,24 @@ func (b *bench) baseline(ctx context.Context) (time.Duration, map[string]int, er
 		return 0, nil, err
 	}
 	start := time.Now()
-	err = b.parallel(b.o.apps, func(i int) error {
-		app := b.app.DeepCopy()
-		app.Namespace = baseNamespace(i)
-		if err := creator.Create(ctx, app); err != nil {
-			return err
+	created := make(chan *tierwallv1alpha1.AppIsolation, b.o.apps)
+	creating := make(chan error, 1)
+	go func() {
+		defer close(created)
+		creating <- b.parallel(b.o.apps, func(i int) error {
+			app := b.app.DeepCopy()
+			app.Namespace = baseNamespace(i)
+			if err := creator.Create(ctx, app); err != nil {
+				return err
+			}
+			created <- app
+			return nil
+		})
+	}()
+	err = b.parallel(b.o.apps, func(int) error {
+		app, ok := <-created
+		if !ok {
+			return errors.New("an AppIsolation was not created")
 		}
 		policies, err := render.Render(app)
 		if err != nil {
@@ -321,7 +335,7 @@ func (b *bench) baseline(ctx context.Context) (time.Duration, map[string]int, er
 		return nil
 	})
 	elapsed := time.Since(start)
-	if err != nil {
+	if err := errors.Join(err, <-creating); err != nil {
 		return 0, nil, err
 	}
 	counts, _ := counter.snapshot()
