@@ -108,5 +108,3 @@ func reconcileWorld(b *testing.B, pods, foreign int) (*AppIsolationReconciler, c
 	r := &AppIsolationReconciler{Client: c, Options: Options{ObservableNamespaces: []string{"kube-system"}}}
 	return r, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(app)}
 }
-
-func ptrTo[T any](v T) *T { return &v }

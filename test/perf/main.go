@@ -79,7 +79,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	if err := run(ctx, os.Stdout, o); err != nil {
-		fmt.Fprintln(os.Stderr, "perf:", err)
+		_, _ = fmt.Fprintln(os.Stderr, "perf:", err)
 		os.Exit(1)
 	}
 }
@@ -115,7 +115,7 @@ func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 		return err
 	}
 	b := &bench{o: o, out: out, cfg: cfg, client: c, writes: newWriteCounter(), app: app}
-	fmt.Fprintf(out, "tierwall perf: N=%d AppIsolations (%d policies), %d governed-namespace pods, M=%d other pods in %d namespaces, --concurrent %d, client QPS %g burst %d, %d CPUs, %s\n",
+	_, _ = fmt.Fprintf(out, "tierwall perf: N=%d AppIsolations (%d policies), %d governed-namespace pods, M=%d other pods in %d namespaces, --concurrent %d, client QPS %g burst %d, %d CPUs, %s\n",
 		o.apps, 4*o.apps, 4*o.apps, o.pods, o.namespaces, o.workers, o.qps, o.burst, runtime.NumCPU(), runtime.Version())
 
 	b.start("world")
@@ -141,7 +141,7 @@ func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 		return errors.Join(err, stopManager())
 	}
 	b.end("operator: %s for %d writes (%s)", converge.Round(time.Millisecond), total(opWrites), formatCounts(opWrites))
-	fmt.Fprintf(out, "RATIO operator/baseline: %.2f\n", float64(converge)/float64(baseline))
+	_, _ = fmt.Fprintf(out, "RATIO operator/baseline: %.2f\n", float64(converge)/float64(baseline))
 	if err := b.reportEvents(ctx); err != nil {
 		return errors.Join(err, stopManager())
 	}
@@ -181,14 +181,14 @@ func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 
 // start begins a phase.
 func (b *bench) start(name string) {
-	fmt.Fprintf(b.out, "== %s\n", name)
+	_, _ = fmt.Fprintf(b.out, "== %s\n", name)
 	b.phase = sampleCPU()
 }
 
 // end reports the outcome of a phase and the CPU it saw.
 func (b *bench) end(format string, args ...any) {
-	fmt.Fprintf(b.out, "   "+format+"\n", args...)
-	fmt.Fprintf(b.out, "   cpu: %s\n", cpuReport(b.phase, sampleCPU()))
+	_, _ = fmt.Fprintf(b.out, "   "+format+"\n", args...)
+	_, _ = fmt.Fprintf(b.out, "   cpu: %s\n", cpuReport(b.phase, sampleCPU()))
 }
 
 func appNamespace(i int) string  { return fmt.Sprintf("app-%04d", i) }
@@ -429,7 +429,7 @@ func (b *bench) reportEvents(ctx context.Context) error {
 			counts[e.Type+" "+e.Reason+" ("+e.Note[:min(len(e.Note), 40)]+"...)"]++
 		}
 	}
-	fmt.Fprintf(b.out, "   events by type and reason: %s\n", formatCounts(counts))
+	_, _ = fmt.Fprintf(b.out, "   events by type and reason: %s\n", formatCounts(counts))
 	return nil
 }
 
