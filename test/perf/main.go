@@ -122,7 +122,7 @@ func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 	if err := b.createWorld(ctx); err != nil {
 		return err
 	}
-	b.end("created %d namespaces and %d pods", 2*o.apps+1, 4*o.apps+2)
+	b.end("created %d namespaces and %d pods", 2*o.apps, 4*o.apps+2)
 
 	b.start("baseline")
 	baseline, baseWrites, err := b.baseline(ctx)
