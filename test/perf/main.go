@@ -151,7 +151,9 @@ func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 	if err != nil {
 		return errors.Join(err, stopManager())
 	}
-	b.end("relabelled %d pods (in governed namespaces, not selected) and %d namespaces: %d reconciles, writes: %s", 2*o.relabel, o.relabel, reconciles, formatCounts(unrelated))
+	relabelled := min(o.relabel, o.apps)
+	b.end("%d relabels of %d pods in governed namespaces that no selector matches, and %d namespace labels: %d reconciles, writes: %s",
+		2*relabelled, relabelled, relabelled, reconciles, formatCounts(unrelated))
 	if err := stopManager(); err != nil {
 		return err
 	}
