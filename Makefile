@@ -119,9 +119,21 @@ soak: manifests kustomize envtest ## Soak the installed manager for SOAK_DURATIO
 fuzz: ## Fuzz the renderer for FUZZTIME.
 	go test ./internal/render/ -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME)
 
+# How `make bench` runs: BENCH_COUNT runs of each benchmark, so that
+# benchstat can compare two outputs (make bench > old.txt; ...; benchstat
+# old.txt new.txt).
+BENCH_COUNT ?= 1
 .PHONY: bench
-bench: ## Run the benchmarks.
-	go test ./internal/... -run '^$$' -bench . -benchmem
+bench: ## Run the Go benchmarks of the evaluator, the renderer and a reconcile (benchstat-friendly; BENCH_COUNT=6 for benchstat).
+	go test ./internal/... ./controllers/ -run '^$$' -bench . -benchmem -count $(BENCH_COUNT)
+
+# PERF_ARGS are the flags of test/perf: -apps N -pods M -namespaces K ...
+# (go run ./test/perf -h lists them). The defaults finish in minutes on two
+# cores; docs/performance.md gives the full-scale run.
+PERF_ARGS ?=
+.PHONY: perf
+perf: manifests envtest ## Measure the operator against a bare client on a local control plane: time ratio, writes, no-op writes, heap per pod (PERF_ARGS).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./test/perf $(PERF_ARGS)
 
 .PHONY: demo
 demo: manifests envtest ## Start a local control plane and the operator, apply the WordPress sample, and show what tierwall generated (DEMO_KEEP=1 keeps it running).

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"unique"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -19,24 +21,47 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 }
 
 // CacheOptions are the informer cache settings of tierwall's manager. Every
-// cached object drops its managed fields, which tierwall never reads. Pods
-// and namespaces are cached as metadata only (the watches ask for that) and
-// also drop their annotations: tierwall reads their names, namespaces and
-// labels, nothing else. NetworkPolicies and AppIsolations keep their
-// annotations, because tierwall writes them back on update.
+// cached object drops its managed fields, which tierwall never reads.
+// NetworkPolicies and AppIsolations keep the rest, because tierwall writes
+// them back on update. Pods and namespaces are cached as metadata only (the
+// watches ask for that), and keep only what tierwall reads or the cache
+// needs: name, namespace, labels, resourceVersion and deletionTimestamp;
+// their namespaces and label keys and values are interned, because
+// thousands of pods share them. A large cluster's pods are most of the
+// manager's memory: see docs/performance.md.
 func CacheOptions() cache.Options {
 	return cache.Options{DefaultTransform: stripUnread}
 }
 
 // stripUnread is the cache transform of CacheOptions.
 func stripUnread(obj any) (any, error) {
+	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		return &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
+			Name:              m.Name,
+			Namespace:         intern(m.Namespace),
+			ResourceVersion:   m.ResourceVersion,
+			DeletionTimestamp: m.DeletionTimestamp,
+			Labels:            internLabels(m.Labels),
+		}}, nil
+	}
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)
 	}
-	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-		m.SetAnnotations(nil)
-		m.SetOwnerReferences(nil)
-		m.SetFinalizers(nil)
-	}
 	return obj, nil
+}
+
+// intern returns the canonical copy of s, so that equal strings of
+// different objects share their bytes.
+func intern(s string) string { return unique.Make(s).Value() }
+
+// internLabels copies labels with interned keys and values.
+func internLabels(labels map[string]string) map[string]string {
+	if labels == nil {
+		return nil
+	}
+	out := make(map[string]string, len(labels))
+	for k, v := range labels {
+		out[intern(k)] = intern(v)
+	}
+	return out
 }

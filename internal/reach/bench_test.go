@@ -19,20 +19,24 @@ const (
 // default deny, DNS egress, and per app an ingress and an egress policy using named
 // ports, port ranges, namespace selectors and ipBlocks. Monitoring and kube-system
 // pods complete the picture.
-func benchState() State {
+func benchState() State { return sizedState(benchPods, benchApps) }
+
+// sizedState is benchState with pods pods over apps apps, and 2*apps
+// policies.
+func sizedState(pods, apps int) State {
 	tiers := []string{"frontend", "backend", "db", "cache"}
 	s := State{Namespaces: []corev1.Namespace{
 		namespace("shop", "team", "shop"),
 		namespace("monitoring", "team", "ops"),
 		namespace("kube-system"),
 	}}
-	for i := range benchPods {
-		app := i % benchApps
+	for i := range pods {
+		app := i % apps
 		ports := []corev1.ContainerPort{cport("http", 8080, ""), cport("metrics", 9090, "")}
 		if app%10 == 0 {
 			ports = append(ports, cport("pg", 5432, ""))
 		}
-		s.Pods = append(s.Pods, pod(fmt.Sprintf("shop/app-%d-%d", app, i/benchApps),
+		s.Pods = append(s.Pods, pod(fmt.Sprintf("shop/app-%d-%d", app, i/apps),
 			[]string{fmt.Sprintf("10.1.%d.%d", i/250, i%250+1)},
 			[]string{"app", fmt.Sprintf("app-%d", app), "tier", tiers[app%len(tiers)]},
 			ports...))
@@ -68,7 +72,7 @@ func benchState() State {
 			}},
 		}),
 	)
-	for app := range benchApps {
+	for app := range apps {
 		s.Policies = append(s.Policies, netpol(fmt.Sprintf("shop/app-%d-in", app), networkingv1.NetworkPolicySpec{
 			PodSelector: *match("app", fmt.Sprintf("app-%d", app)),
 			PolicyTypes: types(ingress),
@@ -76,7 +80,7 @@ func benchState() State {
 				{
 					Ports: []networkingv1.NetworkPolicyPort{namedPort("", "http")},
 					From: []networkingv1.NetworkPolicyPeer{
-						{PodSelector: match("app", fmt.Sprintf("app-%d", (app+benchApps-1)%benchApps))},
+						{PodSelector: match("app", fmt.Sprintf("app-%d", (app+apps-1)%apps))},
 						{NamespaceSelector: match(corev1.LabelMetadataName, "kube-system"), PodSelector: match("app", "traefik")},
 					},
 				},
@@ -87,14 +91,14 @@ func benchState() State {
 			},
 		}))
 	}
-	for app := range benchApps - 3 {
+	for app := range apps - 3 {
 		s.Policies = append(s.Policies, netpol(fmt.Sprintf("shop/app-%d-out", app), networkingv1.NetworkPolicySpec{
 			PodSelector: *match("app", fmt.Sprintf("app-%d", app)),
 			PolicyTypes: types(egress),
 			Egress: []networkingv1.NetworkPolicyEgressRule{
 				{
 					Ports: []networkingv1.NetworkPolicyPort{namedPort("", "http")},
-					To:    []networkingv1.NetworkPolicyPeer{{PodSelector: match("app", fmt.Sprintf("app-%d", (app+1)%benchApps))}},
+					To:    []networkingv1.NetworkPolicyPeer{{PodSelector: match("app", fmt.Sprintf("app-%d", (app+1)%apps))}},
 				},
 				{
 					Ports: []networkingv1.NetworkPolicyPort{rangePort(tcp, 5000, 6000)},
@@ -165,4 +169,25 @@ func BenchmarkFlows(b *testing.B) {
 	}
 	b.ReportMetric(float64(flows), "flows/op")
 	b.ReportMetric(float64(allowed), "allowed/op")
+}
+
+// BenchmarkMatrix is the full matrix of the issue's target, end to end:
+// compile 2,000 pods and 500 policies, then evaluate every ordered pair of
+// pods on every port (what `tierwall reach` does on a cluster dump).
+func BenchmarkMatrix(b *testing.B) {
+	s := sizedState(2000, 250)
+	b.ReportAllocs()
+	var flows int
+	for b.Loop() {
+		e, err := New(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		flows = 0
+		for range e.Flows() {
+			flows++
+		}
+	}
+	b.ReportMetric(float64(len(s.Policies)), "policies")
+	b.ReportMetric(float64(flows), "flows/op")
 }

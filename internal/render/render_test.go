@@ -26,7 +26,7 @@ const appUID = types.UID("3f1c9a5e-2b7d-4c61-9e0a-8d5f4b2c7a10")
 
 // wordpress is the WordPress sample from config/samples, as the API server
 // stores it in namespace dev-wordpress, with tweaks applied.
-func wordpress(t *testing.T, tweaks ...func(app *tierwallv1alpha1.AppIsolation)) *tierwallv1alpha1.AppIsolation {
+func wordpress(t testing.TB, tweaks ...func(app *tierwallv1alpha1.AppIsolation)) *tierwallv1alpha1.AppIsolation {
 	t.Helper()
 	app, err := fixtures.WordPress("dev-wordpress")
 	if err != nil {
