@@ -3,6 +3,7 @@ package controllers
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -220,4 +221,17 @@ func reconciles(namespace string) []call {
 	return slices.DeleteFunc(calls.in(namespace), func(c call) bool {
 		return c.Verb != "list" || c.Kind != "NetworkPolicyList"
 	})
+}
+
+// settledReconciles waits until the AppIsolations of namespace stop
+// reconciling (the watch events of their own writes arrive after Ready),
+// and returns how many reconciles there were.
+func settledReconciles(namespace string) int {
+	var n int
+	Eventually(func(g Gomega) {
+		n = len(reconciles(namespace))
+		g.Consistently(func() int { return len(reconciles(namespace)) }).
+			WithTimeout(time.Second).Should(Equal(n))
+	}).Should(Succeed())
+	return n
 }
