@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -22,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/tierwall/tierwall/test/fixtures"
 	"github.com/tierwall/tierwall/test/testenv"
 )
 
@@ -54,10 +52,7 @@ var _ = BeforeSuite(func() {
 	var cancel context.CancelFunc
 	ctx, cancel = context.WithCancel(context.Background())
 
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
+	testEnv = testenv.WithCRDs()
 	var err error
 	cfg, err = testenv.Start(testEnv)
 	Expect(err).NotTo(HaveOccurred())

@@ -3,7 +3,6 @@ package v1alpha1_test
 import (
 	"context"
 	"io"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/tierwall/tierwall/test/fixtures"
 	"github.com/tierwall/tierwall/test/testenv"
 )
 
@@ -50,10 +48,7 @@ var _ = BeforeSuite(func() {
 	ctx, cancel = context.WithCancel(context.Background())
 	DeferCleanup(cancel)
 
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
+	testEnv = testenv.WithCRDs()
 	cfg, err := testenv.Start(testEnv)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(testEnv.Stop)

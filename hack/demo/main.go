@@ -68,10 +68,7 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 	scheme := testenv.Scheme
 
 	step(out, "Starting a local control plane (kube-apiserver and etcd)")
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
+	env := testenv.WithCRDs()
 	cfg, err := testenv.Start(env)
 	if err != nil {
 		return fmt.Errorf("%w (run the demo with `make demo`, which builds the binaries)", err)

@@ -17,7 +17,6 @@ import (
 	"github.com/tierwall/tierwall/internal/input"
 	"github.com/tierwall/tierwall/internal/reach"
 	"github.com/tierwall/tierwall/internal/render"
-	"github.com/tierwall/tierwall/test/fixtures"
 	"github.com/tierwall/tierwall/test/testenv"
 )
 
@@ -45,10 +44,7 @@ func TestReachLiveCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an API server")
 	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
+	env := testenv.WithCRDs()
 	cfg, err := testenv.Start(env)
 	if err != nil {
 		t.Fatalf("%v (or run go test -short)", err)

@@ -2,7 +2,6 @@ package render_test
 
 import (
 	"maps"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -10,10 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/tierwall/tierwall/internal/render"
-	"github.com/tierwall/tierwall/test/fixtures"
 	"github.com/tierwall/tierwall/test/testenv"
 )
 
@@ -82,19 +79,7 @@ func TestFuzzCorpusAcceptedByAPIServer(t *testing.T) {
 // when the test ends, and returns a client.
 func startAPIServer(t *testing.T) client.Client {
 	t.Helper()
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := testenv.Start(env)
-	if err != nil {
-		t.Fatalf("%v (or run go test -short)", err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("failed to stop envtest: %v", err)
-		}
-	})
+	cfg := testenv.StartForTest(t)
 	scheme := testenv.Scheme
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -39,13 +38,11 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tierwall/tierwall/controllers"
 	"github.com/tierwall/tierwall/internal/cli"
 	"github.com/tierwall/tierwall/internal/reach"
-	"github.com/tierwall/tierwall/test/fixtures"
 	"github.com/tierwall/tierwall/test/testenv"
 )
 
@@ -149,10 +146,7 @@ func startLab(ctx context.Context) (l *lab, stop func() error, err error) {
 	}
 	l.inUse = make([]bool, n)
 
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
+	env := testenv.WithCRDs()
 	// The node namespace has no default route: kube-apiserver needs to be
 	// told which address to advertise.
 	env.ControlPlane.GetAPIServer().Configure().Set("advertise-address", l.nodeIP)

@@ -19,7 +19,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -36,7 +35,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -96,10 +94,7 @@ type bench struct {
 }
 
 func run(ctx context.Context, out io.Writer, o options) (retErr error) {
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
+	env := testenv.WithCRDs()
 	cfg, err := testenv.Start(env)
 	if err != nil {
 		return err

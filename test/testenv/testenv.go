@@ -10,11 +10,13 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"testing"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/tierwall/tierwall/internal/scheme"
+	"github.com/tierwall/tierwall/test/fixtures"
 )
 
 // Start starts env. When KUBEBUILDER_ASSETS is unset it uses the binaries
@@ -34,6 +36,32 @@ func Start(env *envtest.Environment) (*rest.Config, error) {
 			env.Stop())
 	}
 	return cfg, nil
+}
+
+// WithCRDs is a control plane with tierwall's CRD installed from
+// config/crd/bases, as every suite, the demo and the lab start it.
+func WithCRDs() *envtest.Environment {
+	return &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+}
+
+// StartForTest starts WithCRDs for one Go test and stops it when the test
+// ends; it fails the test, pointing at go test -short, when it cannot start.
+func StartForTest(t testing.TB) *rest.Config {
+	t.Helper()
+	env := WithCRDs()
+	cfg, err := Start(env)
+	if err != nil {
+		t.Fatalf("%v (or run go test -short)", err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("failed to stop envtest: %v", err)
+		}
+	})
+	return cfg
 }
 
 // cachedAssets is the setup-envtest cache directory for the Kubernetes
