@@ -12,6 +12,7 @@ import (
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/foreign"
 	"github.com/tierwall/tierwall/internal/graph"
+	"github.com/tierwall/tierwall/internal/reach"
 )
 
 // updateStatus sets every status field and condition from what the
@@ -36,6 +37,7 @@ func updateStatus(app *tierwallv1alpha1.AppIsolation, obs *observedState, err er
 	}
 	setSelectorsMatchedCondition(app, obs)
 	setIsolatedCondition(app, obs.foreign)
+	setWouldBlockCondition(app, obs.wouldBlock)
 	setReadyConditions(app, err)
 	app.Status.Warnings = warnings(app)
 }
@@ -252,4 +254,32 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// setWouldBlockCondition reports, in DryRun mode, the flows open today that
+// Enforce would block, and removes the condition and the list otherwise.
+func setWouldBlockCondition(app *tierwallv1alpha1.AppIsolation, blocked *reach.Blocked) {
+	if app.Spec.Mode != tierwallv1alpha1.ModeDryRun || blocked == nil {
+		if app.Spec.Mode != tierwallv1alpha1.ModeDryRun {
+			meta.RemoveStatusCondition(&app.Status.Conditions, tierwallv1alpha1.WouldBlockCondition)
+			app.Status.WouldBlock = nil
+		}
+		return
+	}
+	app.Status.WouldBlock = nil
+	for _, f := range blocked.Flows {
+		app.Status.WouldBlock = append(app.Status.WouldBlock, fmt.Sprintf("%s -> %s %d/%s", f.From, f.To, f.Port, f.Protocol))
+	}
+	condition := metav1.Condition{
+		Type: tierwallv1alpha1.WouldBlockCondition, Status: metav1.ConditionFalse,
+		Reason:             tierwallv1alpha1.NothingWouldBeBlockedReason,
+		Message:            "Enforce would block no flow that the policies in force allow today",
+		ObservedGeneration: app.Generation,
+	}
+	if blocked.Total > 0 {
+		condition.Status, condition.Reason = metav1.ConditionTrue, tierwallv1alpha1.FlowsWouldBeBlockedReason
+		condition.Message = fmt.Sprintf("Enforce would block %d flows that the policies in force allow today, "+
+			"the first %d in status.wouldBlock", blocked.Total, len(blocked.Flows))
+	}
+	meta.SetStatusCondition(&app.Status.Conditions, condition)
 }

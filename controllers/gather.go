@@ -37,6 +37,9 @@ type observedState struct {
 	// foreign is what the other policies of the namespace open beyond the
 	// rendered ones, one example flow per policy; nil until evaluated.
 	foreign *[]foreign.Finding
+	// wouldBlock is, in DryRun mode, what enforcing would block; nil
+	// otherwise or until evaluated.
+	wouldBlock *reach.Blocked
 }
 
 // gather renders the spec, plans the writes and reads the cluster state the
@@ -82,6 +85,9 @@ func (r *AppIsolationReconciler) gather(ctx context.Context, app *tierwallv1alph
 		return err
 	}
 	obs.foreign = &findings
+	if obs.wouldBlock, err = r.findWouldBlock(ctx, app, obs); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -175,3 +175,42 @@ var _ = Describe("Status that tells the truth at a glance", func() {
 		Expect(app.Status.IngressControllers).To(ContainElement(tierwallv1alpha1.SelectorStatus{Name: "traefik", Pods: 1}), "kube-system is observable")
 	})
 })
+
+var _ = Describe("DryRun's would-block list", func() {
+	It("lists what Enforce would block on a live app, follows the policies in force, and goes away in Enforce", func() {
+		By("an app with no policy today: everything is open, and Enforce would block what is not declared")
+		s := newStory(func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Mode = tierwallv1alpha1.ModeDryRun })
+		Eventually(func(g Gomega) {
+			c := haveCondition(g, s.app, tierwallv1alpha1.WouldBlockCondition, metav1.ConditionTrue,
+				tierwallv1alpha1.FlowsWouldBeBlockedReason)
+			g.Expect(c.Message).To(MatchRegexp(
+				`^Enforce would block \d+ flows that the policies in force allow today, the first 10 in status.wouldBlock$`))
+			blocked := get(s.app).Status.WouldBlock
+			g.Expect(blocked).To(HaveLen(10))
+			g.Expect(blocked).NotTo(ContainElement(s.app.Namespace+"/wordpress -> "+s.app.Namespace+"/mysql 3306/TCP"),
+				"a declared flow is not blocked")
+		}).Should(Succeed())
+
+		By("a hand-written allow-all, as in the seed: policies add up, so Enforce would block nothing")
+		Expect(k8sClient.Create(ctx, &networkingv1.NetworkPolicy{
+			ObjectMeta: metav1.ObjectMeta{Namespace: s.app.Namespace, Name: "allow-all"},
+			Spec: networkingv1.NetworkPolicySpec{
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+				Ingress:     []networkingv1.NetworkPolicyIngressRule{{}},
+				Egress:      []networkingv1.NetworkPolicyEgressRule{{}},
+			},
+		})).To(Succeed())
+		Eventually(func(g Gomega) {
+			haveCondition(g, s.app, tierwallv1alpha1.WouldBlockCondition, metav1.ConditionFalse,
+				tierwallv1alpha1.NothingWouldBeBlockedReason)
+			g.Expect(get(s.app).Status.WouldBlock).To(BeEmpty())
+		}).Should(Succeed())
+
+		By("switching to Enforce: the condition and the list go")
+		update(s.app, func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Mode = tierwallv1alpha1.ModeEnforce })
+		Eventually(func(g Gomega) {
+			g.Expect(condition(g, s.app, tierwallv1alpha1.WouldBlockCondition)).To(BeNil())
+			g.Expect(get(s.app).Status.WouldBlock).To(BeEmpty())
+		}).Should(Succeed())
+	})
+})

@@ -315,6 +315,17 @@ type AppIsolationStatus struct {
 	// +optional
 	TierCount int32 `json:"tierCount,omitempty"`
 
+	// WouldBlock lists, in DryRun mode, the first flows between live pods
+	// (of the namespace and of its observable ingress controllers) that the
+	// policies in force allow today and that Enforce would block, as
+	// "namespace/pod -> namespace/pod port/protocol", sorted; the WouldBlock
+	// condition counts them all. Ports tried are those the policies name,
+	// and port 1 for any other. tierwall reach on the live cluster lists
+	// every one.
+	// +listType=atomic
+	// +optional
+	WouldBlock []string `json:"wouldBlock,omitempty"`
+
 	// Warnings lists, comma-separated, the reasons of the conditions that
 	// are False although the policies are applied (SelectorsMatched,
 	// Isolated): a selector that matches nothing, a pod in no tier, a

@@ -23,6 +23,11 @@ const (
 	// IsolatedCondition is True when no NetworkPolicy that this AppIsolation
 	// did not render opens its governed pods beyond what it declares.
 	IsolatedCondition = "Isolated"
+	// WouldBlockCondition, present in DryRun mode only, is True when
+	// enforcing the AppIsolation would block flows that the policies in
+	// force allow today (status.wouldBlock lists the first of them), and
+	// False when it would block none.
+	WouldBlockCondition = "WouldBlock"
 )
 
 // Condition reasons, reused as event reasons.
@@ -63,6 +68,12 @@ const (
 	// this AppIsolation governs, so the default-deny blocks its egress and
 	// the declared flows from it are denied.
 	IngressControllerGovernedReason = "IngressControllerGoverned"
+	// FlowsWouldBeBlockedReason: in DryRun, enforcing would block flows
+	// that are open today.
+	FlowsWouldBeBlockedReason = "FlowsWouldBeBlocked"
+	// NothingWouldBeBlockedReason: in DryRun, enforcing would block no flow
+	// that is open today.
+	NothingWouldBeBlockedReason = "NothingWouldBeBlocked"
 	// NotObservedReason: the inputs a condition depends on could not be
 	// read in this reconcile; the condition is Unknown.
 	NotObservedReason = "NotObserved"

@@ -148,6 +148,11 @@ func (in *AppIsolationStatus) DeepCopyInto(out *AppIsolationStatus) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.WouldBlock != nil {
+		in, out := &in.WouldBlock, &out.WouldBlock
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Tiers != nil {
 		in, out := &in.Tiers, &out.Tiers
 		*out = make([]SelectorStatus, len(*in))
