@@ -137,15 +137,13 @@ func (r *AppIsolationReconciler) findForeignAccess(ctx context.Context, app *tie
 	if len(in.Others) == 0 {
 		return nil, nil
 	}
-	namespaces := &metav1.PartialObjectMetadataList{}
-	namespaces.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
-	if err := r.List(ctx, namespaces); err != nil {
-		return nil, fmt.Errorf("failed to list namespaces: %w", err)
+	namespaces, err := r.listNamespaces(ctx)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(namespaces.Items, byName)
 	pods := obs.pods
 	searched := 0
-	for _, ns := range namespaces.Items {
+	for _, ns := range namespaces {
 		in.Namespaces = append(in.Namespaces, corev1.Namespace{ObjectMeta: ns.ObjectMeta})
 		if ns.Name == app.Namespace || searched == maxPeerNamespaces || !selectedByPeers(in.Others, &ns) {
 			continue
@@ -192,6 +190,19 @@ func selectedByPeers(policies []networkingv1.NetworkPolicy, ns *metav1.PartialOb
 		}
 	}
 	return false
+}
+
+// listNamespaces lists the namespaces, sorted by name, from the
+// metadata-only cache: their names and labels are what namespaceSelectors
+// read.
+func (r *AppIsolationReconciler) listNamespaces(ctx context.Context) ([]metav1.PartialObjectMetadata, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
+	if err := r.List(ctx, list); err != nil {
+		return nil, fmt.Errorf("failed to list namespaces: %w", err)
+	}
+	slices.SortFunc(list.Items, byName)
+	return list.Items, nil
 }
 
 // listPodMetadata lists pods, sorted by name, from the metadata-only cache:

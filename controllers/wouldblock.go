@@ -3,7 +3,6 @@ package controllers
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -58,12 +57,11 @@ func (r *AppIsolationReconciler) findWouldBlock(ctx context.Context, app *tierwa
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Ports: ports}}},
 		})
 	}
-	namespaces := &metav1.PartialObjectMetadataList{}
-	namespaces.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
-	if err := r.List(ctx, namespaces); err != nil {
-		return nil, fmt.Errorf("failed to list namespaces: %w", err)
+	namespaces, err := r.listNamespaces(ctx)
+	if err != nil {
+		return nil, err
 	}
-	for _, ns := range namespaces.Items {
+	for _, ns := range namespaces {
 		state.Namespaces = append(state.Namespaces, corev1.Namespace{ObjectMeta: ns.ObjectMeta})
 	}
 	blocked, err := reach.WouldBlock(state, after, maxWouldBlock)
