@@ -168,7 +168,8 @@ func (r *AppIsolationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrent}).
-		For(&tierwallv1alpha1.AppIsolation{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&tierwallv1alpha1.AppIsolation{}, builder.WithPredicates(
+			predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, statusChanged))).
 		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(&networkingv1.NetworkPolicy{}, handler.EnqueueRequestsFromMapFunc(r.neighbours)).
 		Watches(&corev1.Pod{}, r.podHandler(), builder.OnlyMetadata).

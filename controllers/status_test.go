@@ -100,11 +100,13 @@ var _ = Describe("Status that tells the truth at a glance", func() {
 	})
 
 	It("wakes only the AppIsolations whose selectors match a relabelled pod", func() {
-		s := newStory(nil)
+		// The ingress controller in the story's own namespace, so that other
+		// specs' Traefik pods coming and going in kube-system wake nothing.
+		s := newStory(func(app *tierwallv1alpha1.AppIsolation) { app.Spec.IngressControllers[0].Namespace = app.Namespace })
 		expectReady(s.app)
 		unrelated := fixtures.Pod(s.app.Namespace, "unrelated", map[string]string{"app": "other"})
 		Expect(k8sClient.Create(ctx, unrelated)).To(Succeed())
-		Eventually(func(g Gomega) { g.Expect(get(s.app).Status.Warnings).To(Equal("PodInNoTier")) }).Should(Succeed())
+		Eventually(func(g Gomega) { g.Expect(get(s.app).Status.Warnings).To(Equal("IngressControllerSelectsNoPods")) }).Should(Succeed())
 		before := settledReconciles(s.app.Namespace)
 
 		for i := range 5 {

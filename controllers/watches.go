@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
@@ -10,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
@@ -108,4 +110,21 @@ func requests(apps []tierwallv1alpha1.AppIsolation) []reconcile.Request {
 		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: app.Namespace, Name: app.Name}})
 	}
 	return out
+}
+
+// statusChanged passes AppIsolation updates whose status changed. A
+// reconcile compares the status it computes with the cached one, and writes
+// only when they differ; when the cache lagged behind tierwall's own last
+// write (a retry right after it), the comparison can wrongly find nothing
+// to write. The reconcile that the cache's catching up triggers here writes
+// it then; when the status is right it writes nothing, so this never loops.
+var statusChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		before, ok1 := e.ObjectOld.(*tierwallv1alpha1.AppIsolation)
+		after, ok2 := e.ObjectNew.(*tierwallv1alpha1.AppIsolation)
+		return ok1 && ok2 && !equality.Semantic.DeepEqual(before.Status, after.Status)
+	},
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
 }
