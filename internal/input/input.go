@@ -16,6 +16,7 @@ package input
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -503,10 +504,19 @@ func (r *Reader) admit(d *document, j []byte, tm metav1.TypeMeta, app *tierwallv
 		*app = admitted
 		return nil
 	}
+	// The schema's errors come in map order; report them in the order of
+	// their lines so the same input always prints the same errors.
+	lines := make(map[*field.Error]int, len(fieldErrs))
+	for _, e := range fieldErrs {
+		lines[e] = d.lineOf(join(path, e.Field))
+	}
+	slices.SortStableFunc(fieldErrs, func(a, b *field.Error) int {
+		return cmp.Or(cmp.Compare(lines[a], lines[b]), strings.Compare(a.Field, b.Field))
+	})
 	errs := make([]error, 0, len(fieldErrs))
 	reported := map[string]bool{}
 	for _, e := range fieldErrs {
-		errs = append(errs, d.at(d.lineOf(join(path, e.Field)), "%s is invalid: %s", where, e.Error()))
+		errs = append(errs, d.at(lines[e], "%s is invalid: %s", where, e.Error()))
 		reported[e.Field] = true
 	}
 	if r.opts.Explain == nil || decodeErr != nil {
