@@ -117,7 +117,7 @@ soak: manifests kustomize envtest ## Soak the installed manager for SOAK_DURATIO
 
 .PHONY: fuzz
 fuzz: ## Fuzz the renderer for FUZZTIME.
-	go test ./internal/render/ -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME)
+	go test ./pkg/render/ -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME)
 
 # How `make bench` runs: BENCH_COUNT runs of each benchmark, so that
 # benchstat can compare two outputs (make bench > old.txt; ...; benchstat
@@ -125,7 +125,7 @@ fuzz: ## Fuzz the renderer for FUZZTIME.
 BENCH_COUNT ?= 1
 .PHONY: bench
 bench: ## Run the Go benchmarks of the evaluator, the renderer and a reconcile (benchstat-friendly; BENCH_COUNT=6 for benchstat).
-	go test ./internal/... ./controllers/ -run '^$$' -bench . -benchmem -count $(BENCH_COUNT)
+	go test ./pkg/... ./internal/... ./controllers/ -run '^$$' -bench . -benchmem -count $(BENCH_COUNT)
 
 # PERF_ARGS are the flags of test/perf: -apps N -pods M -namespaces K ...
 # (go run ./test/perf -h lists them). The defaults finish in minutes on two

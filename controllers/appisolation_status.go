@@ -12,7 +12,7 @@ import (
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/foreign"
 	"github.com/tierwall/tierwall/internal/graph"
-	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/pkg/reach"
 )
 
 // updateStatus sets every status field and condition from what the

@@ -16,8 +16,8 @@ import (
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/foreign"
 	"github.com/tierwall/tierwall/internal/plan"
-	"github.com/tierwall/tierwall/internal/reach"
-	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/pkg/reach"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // observedState is what a reconcile read and decided, as far as it got.

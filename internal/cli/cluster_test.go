@@ -15,8 +15,8 @@ import (
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/input"
-	"github.com/tierwall/tierwall/internal/reach"
-	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/pkg/reach"
+	"github.com/tierwall/tierwall/pkg/render"
 	"github.com/tierwall/tierwall/test/testenv"
 )
 

@@ -23,7 +23,7 @@ import (
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/input"
-	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/pkg/reach"
 )
 
 // Exit codes of diff, like diff(1).

@@ -12,7 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
-	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/pkg/reach"
 )
 
 // maxMissesShown bounds the nearest misses the text explanation lists.

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
-	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/pkg/render"
 	"github.com/tierwall/tierwall/test/fixtures"
 )
 

@@ -18,7 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
-	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // NodeKind says what a node stands for; it decides the node's shape.

@@ -12,7 +12,7 @@ import (
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/plan"
-	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/pkg/render"
 	"github.com/tierwall/tierwall/test/fixtures"
 )
 

@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/test/fixtures"
 )
 
@@ -35,7 +35,7 @@ var (
 // in one full sync, and the informer delivers the writes in order).
 const markerNamespace = "dt-marker"
 
-// TestDifferential checks internal/reach against kube-router on random
+// TestDifferential checks pkg/reach against kube-router on random
 // NetworkPolicy sets: for each set, the matrix measured with packets must
 // equal the evaluator's, cell by cell. A disagreement is shrunk to a minimal
 // reproducer and printed with the seed that reproduces it.
@@ -78,13 +78,13 @@ func TestDifferential(t *testing.T) {
 		failures++
 		minimal := d.shrink(t, set)
 		_, measured, evaluated = d.check(t, minimal)
-		t.Errorf("set %d of seed %d: kube-router and internal/reach disagree\n%s\nminimal reproducer (pods: %s):\n%s",
+		t.Errorf("set %d of seed %d: kube-router and pkg/reach disagree\n%s\nminimal reproducer (pods: %s):\n%s",
 			i, seed, sideBySide([]string{"reach", "packets"}, evaluated, measured), podSummary(pods), policiesYAML(minimal))
 		if failures == 3 {
 			t.Fatalf("stopping after 3 disagreeing sets")
 		}
 	}
-	t.Logf("%d random NetworkPolicy sets, %d cells each: packets under kube-router and internal/reach agree on every cell "+
+	t.Logf("%d random NetworkPolicy sets, %d cells each: packets under kube-router and pkg/reach agree on every cell "+
 		"but %d cells left out as kube-router's known departures from the spec (same-chain bypass, named ports, ipBlock excepts across peers) (%s)",
 		*setsFlag, len(cs), d.excluded, time.Since(start).Round(time.Second))
 }
@@ -128,7 +128,7 @@ type differential struct {
 //     every destination.
 //
 // The differential test leaves out such cells, by this name, and counts
-// them; named-port resolution is covered by internal/reach's unit tests.
+// them; named-port resolution is covered by pkg/reach's unit tests.
 func namedPortRule(e *reach.Evaluator, policies []networkingv1.NetworkPolicy, c cell) string {
 	named := func(ports []networkingv1.NetworkPolicyPort) bool {
 		return slices.ContainsFunc(ports, func(port networkingv1.NetworkPolicyPort) bool {
@@ -309,7 +309,7 @@ func (d *differential) check(t *testing.T, set []networkingv1.NetworkPolicy) (di
 	}
 	evaluated, err = evaluate(s, d.cells)
 	if err != nil {
-		t.Fatalf("internal/reach refused the set: %v\n%s", err, policiesYAML(set))
+		t.Fatalf("pkg/reach refused the set: %v\n%s", err, policiesYAML(set))
 	}
 	e, err := reach.New(s)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
-	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/pkg/reach"
 )
 
 // TestForeignPolicyWidens adds, next to tierwall's policies, the hand-written
@@ -65,7 +65,7 @@ func TestForeignPolicyWidens(t *testing.T) {
 		return err == nil && sameVerdicts(measured, evaluated), err
 	})
 	if err != nil {
-		t.Fatalf("the packets do not match internal/reach with the foreign policy (%v):\n%s", err,
+		t.Fatalf("the packets do not match pkg/reach with the foreign policy (%v):\n%s", err,
 			sideBySide([]string{"reach", "packets"}, evaluated, measured))
 	}
 	declared := declaredWordPress(w.cells)

@@ -1,6 +1,6 @@
 // Package dataplane is tierwall's dataplane lab: it proves with real TCP and
 // UDP packets, under kube-router's NetworkPolicy controller (the engine K3s
-// embeds), what the evaluator (internal/reach) and the envtest suites prove
+// embeds), what the evaluator (pkg/reach) and the envtest suites prove
 // on paper. It is test equipment in a module of its own, so that the
 // operator's module, binary and image never carry kube-router.
 //
@@ -42,7 +42,7 @@ import (
 
 	"github.com/tierwall/tierwall/controllers"
 	"github.com/tierwall/tierwall/internal/cli"
-	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/test/testenv"
 )
 
@@ -444,7 +444,7 @@ func (l *lab) measure(cs []cell) ([]reach.Flow, error) {
 	return out, errors.Join(errs...)
 }
 
-// evaluate is what internal/reach says of the cells, given the State.
+// evaluate is what pkg/reach says of the cells, given the State.
 func evaluate(s reach.State, cs []cell) ([]reach.Flow, error) {
 	e, err := reach.New(s)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
-	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/pkg/reach"
 )
 
 // probeInterval is the most time between two probes of the same flow while
@@ -252,7 +252,7 @@ func TestMakeBeforeBreak(t *testing.T) {
 			return err == nil && sameVerdicts(measured, want), err
 		})
 		if err != nil {
-			t.Fatalf("the packets do not match internal/reach (%v):\n%s", err, sideBySide([]string{"reach", "packets"}, want, measured))
+			t.Fatalf("the packets do not match pkg/reach (%v):\n%s", err, sideBySide([]string{"reach", "packets"}, want, measured))
 		}
 	}
 	converge(current())

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
-	"github.com/tierwall/tierwall/internal/reach"
+	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/test/fixtures"
 )
 
@@ -143,7 +143,7 @@ func sameVerdicts(a, b []reach.Flow) bool {
 
 // TestWordPress applies the WordPress sample and proves the three-way
 // agreement: the matrix measured with packets under kube-router equals the
-// declared graph and what internal/reach (the evaluator behind `tierwall
+// declared graph and what pkg/reach (the evaluator behind `tierwall
 // reach`) computes from the same objects, cell by cell.
 func TestWordPress(t *testing.T) {
 	w := startWordPress(t)

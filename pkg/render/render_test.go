@@ -16,7 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
-	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/pkg/render"
 	"github.com/tierwall/tierwall/test/fixtures"
 )
 

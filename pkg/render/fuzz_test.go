@@ -20,7 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
-	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // FuzzRender renders AppIsolations decoded from the fuzz input. Render must

@@ -14,8 +14,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
-	"github.com/tierwall/tierwall/internal/reach"
-	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/pkg/reach"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // TestRenderedPoliciesAllowExactlyTheDeclaredGraph is a property test: for

@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
-	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // BenchmarkRender renders the WordPress sample (2 tiers), and the largest

@@ -11,8 +11,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/tierwall/tierwall/internal/input"
-	"github.com/tierwall/tierwall/internal/reach"
-	"github.com/tierwall/tierwall/internal/render"
+	"github.com/tierwall/tierwall/pkg/reach"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // seed reads the WordPress story: its namespaces and pods, the hand-written
