@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/input"
 	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/pkg/render"
@@ -155,7 +156,8 @@ func TestReadCluster(t *testing.T) {
 
 	var errOut bytes.Buffer
 	s := &streams{out: &bytes.Buffer{}, err: &errOut}
-	got, err := readCluster(t.Context(), c, s, "test")
+	s.progress("Reading Namespaces, Pods, NetworkPolicies and AppIsolations from context %s", "test")
+	got, err := evalstate.ReadCluster(t.Context(), c, s.notes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,12 +170,8 @@ func TestReadCluster(t *testing.T) {
 	if diff := cmp.Diff(wantProgress, errOut.String()); diff != "" {
 		t.Errorf("progress (-want +got):\n%s", diff)
 	}
-	state, err := liveState(s, got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(state.Policies) != 4 {
-		t.Errorf("%d policies in force, want the 4 hand-written ones (the AppIsolation is in DryRun)", len(state.Policies))
+	if st := evalstate.InForce(s.notes(), got); len(st.Policies) != 4 {
+		t.Errorf("%d policies in force, want the 4 hand-written ones (the AppIsolation is in DryRun)", len(st.Policies))
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/input"
 	"github.com/tierwall/tierwall/pkg/reach"
 )
@@ -310,7 +311,7 @@ func evaluateVersion(cmd *cobra.Command, s *streams, in *inputFlags, what string
 		Kinds:            []string{input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation},
 		Namespace:        in.namespace,
 		EnforceNamespace: cmd.Flags().Changed("namespace"),
-		Explain:          explain,
+		Explain:          evalstate.Explain,
 	})
 	errs := make([]error, 0, len(files))
 	for _, f := range files {
@@ -320,13 +321,13 @@ func evaluateVersion(cmd *cobra.Command, s *streams, in *inputFlags, what string
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	objs := r.Objects()
-	state, err := stateOf(s, objs)
+	state, err := evalstate.Reconciled(s.notes(), objs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	e, err := reach.New(state)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, placeEvalError(err, objs, state.Policies))
+		return nil, fmt.Errorf("%s: %w", what, evalstate.PlaceEvalError(err, objs, state.Policies))
 	}
 	v := &manifestVersion{state: state, eval: e, origins: originsOf(state.Policies), policies: map[string]*networkingv1.NetworkPolicy{}}
 	for i := range state.Policies {

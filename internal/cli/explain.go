@@ -12,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/pkg/reach"
 )
 
@@ -115,7 +116,7 @@ func originsOf(policies []networkingv1.NetworkPolicy) origins {
 	o := origins{}
 	for i := range policies {
 		p := &policies[i]
-		if app, ok := renderedFrom(p); ok {
+		if app, ok := evalstate.RenderedFrom(p); ok {
 			o[p.Namespace+"/"+p.Name] = origin{
 				appIsolation: p.Namespace + "/" + app,
 				tier:         p.Labels[tierwallv1alpha1.TierLabel],

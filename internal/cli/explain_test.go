@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
+
+	"github.com/tierwall/tierwall/internal/evalstate"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -24,7 +25,7 @@ func wordpressEvaluator(t *testing.T) (*reach.Evaluator, reach.State) {
 			t.Fatal(err)
 		}
 	}
-	state, err := stateOf(&streams{err: io.Discard}, r.Objects())
+	state, err := evalstate.Reconciled(evalstate.Notes{}, r.Objects())
 	if err != nil {
 		t.Fatal(err)
 	}

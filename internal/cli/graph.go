@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/graph"
 	"github.com/tierwall/tierwall/internal/input"
 )
@@ -54,13 +55,13 @@ Output formats (-o):
 			}
 			// Rendering checks the spec: a graph of a spec that does not
 			// render would show a promise the operator cannot keep.
-			rendered, err := renderAll(s, objs)
+			rendered, err := evalstate.RenderAll(s.notes(), objs)
 			if err != nil {
 				return fail(err)
 			}
 			apps := make([]*tierwallv1alpha1.AppIsolation, 0, len(rendered))
 			for _, r := range rendered {
-				apps = append(apps, r.app)
+				apps = append(apps, r.App)
 			}
 			g := graph.Build(apps...)
 			text := g.Mermaid()

@@ -2,17 +2,13 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 
-	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/input"
-	"github.com/tierwall/tierwall/internal/plan"
 	"github.com/tierwall/tierwall/pkg/reach"
 )
 
@@ -118,7 +114,7 @@ ipBlocks that match pod IPs (here they do).`,
 			}
 			e, err := reach.New(state)
 			if err != nil {
-				return fail(placeEvalError(err, objs, state.Policies))
+				return fail(evalstate.PlaceEvalError(err, objs, state.Policies))
 			}
 			o := originsOf(state.Policies)
 			if explain {
@@ -158,8 +154,8 @@ func readFiles(cmd *cobra.Command, s *streams, in *inputFlags) (*input.Objects, 
 	if err != nil {
 		return nil, reach.State{}, err
 	}
-	state, err := stateOf(s, objs)
-	return objs, state, err
+	st, err := evalstate.Reconciled(s.notes(), objs)
+	return objs, st, err
 }
 
 // readLive reads the cluster of the kubeconfig.
@@ -168,12 +164,12 @@ func readLive(cmd *cobra.Command, s *streams, cluster *clusterFlags) (*input.Obj
 	if err != nil {
 		return nil, reach.State{}, err
 	}
-	objs, err := readCluster(cmd.Context(), c, s, name)
+	s.progress("Reading Namespaces, Pods, NetworkPolicies and AppIsolations from context %s", name)
+	objs, err := evalstate.ReadCluster(cmd.Context(), c, s.notes())
 	if err != nil {
 		return nil, reach.State{}, err
 	}
-	state, err := liveState(s, objs)
-	return objs, state, err
+	return objs, evalstate.InForce(s.notes(), objs), nil
 }
 
 // explainFlow writes the explanation of the connection from -> to.
@@ -203,98 +199,4 @@ func whyFunc(e *reach.Evaluator, pods []corev1.Pod, o origins) func(reach.Flow) 
 		x := e.Explain(reach.PodEndpoint(byKey[f.From]), reach.PodEndpoint(byKey[f.To]), f.Port, f.Protocol)
 		return o.explanationJSON(x)
 	}
-}
-
-// stateOf is what reach evaluates: the input's namespaces, its pods that
-// policies govern, and the policies once the operator has reconciled the
-// input's AppIsolations.
-func stateOf(s *streams, objs *input.Objects) (reach.State, error) {
-	state := reach.State{Namespaces: objs.Namespaces}
-	var terminated, hostNetwork []string
-	for _, p := range objs.Pods {
-		switch {
-		case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
-			terminated = append(terminated, p.Namespace+"/"+p.Name)
-		case p.Spec.HostNetwork:
-			hostNetwork = append(hostNetwork, p.Namespace+"/"+p.Name)
-		default:
-			state.Pods = append(state.Pods, p)
-		}
-	}
-	if len(terminated) > 0 {
-		s.note("left out pods that have terminated: %s", strings.Join(terminated, ", "))
-	}
-	if len(hostNetwork) > 0 {
-		s.note("left out pods with hostNetwork, which NetworkPolicies do not govern: %s", strings.Join(hostNetwork, ", "))
-	}
-
-	var apps []rendered
-	if len(objs.AppIsolations) > 0 {
-		var err error
-		if apps, err = renderAll(s, objs); err != nil {
-			return state, err
-		}
-	}
-	policies, err := policiesAfter(objs, apps)
-	state.Policies = policies
-	return state, err
-}
-
-// policiesAfter returns the policies in force once the operator has
-// reconciled apps, as internal/plan decides it for the operator: per
-// AppIsolation, the namespace's policies it does not own, plus what it
-// renders. AppIsolations in DryRun mode are evaluated as if enforced. Like
-// the operator, it refuses to replace a policy that has a rendered name but
-// that the AppIsolation does not own.
-func policiesAfter(objs *input.Objects, apps []rendered) ([]networkingv1.NetworkPolicy, error) {
-	policies := slices.Clone(objs.NetworkPolicies)
-	var errs []error
-	for _, r := range apps {
-		app := r.app.DeepCopy()
-		app.Spec.Mode = tierwallv1alpha1.ModeEnforce
-		p := plan.New(app, r.policies, policies)
-		for _, name := range p.Conflicts {
-			errs = append(errs, fmt.Errorf(
-				"%s: NetworkPolicy %s/%s is not controlled by AppIsolation %s (%s), which renders a policy of that name: the operator would not replace it and would report PolicyConflict; rename one of them, or leave the policy out of the input",
-				objs.Position(input.KindNetworkPolicy, app.Namespace, name), app.Namespace, name, app.Name,
-				objs.Position(input.KindAppIsolation, app.Namespace, app.Name)))
-		}
-		policies = append(slices.DeleteFunc(policies, func(np networkingv1.NetworkPolicy) bool {
-			return np.Namespace == app.Namespace
-		}), p.InForce...)
-	}
-	return policies, errors.Join(errs...)
-}
-
-// placeEvalError adds to an error of reach.New the position of the policy it
-// is about, or of the AppIsolation that rendered it.
-func placeEvalError(err error, objs *input.Objects, policies []networkingv1.NetworkPolicy) error {
-	var invalid *reach.PolicyError
-	if !errors.As(err, &invalid) {
-		return err
-	}
-	if pos := objs.Position(input.KindNetworkPolicy, invalid.Namespace, invalid.Name); pos.File != "" {
-		return fmt.Errorf("%s: %w", pos, err)
-	}
-	i := slices.IndexFunc(policies, func(p networkingv1.NetworkPolicy) bool {
-		return p.Namespace == invalid.Namespace && p.Name == invalid.Name
-	})
-	if i < 0 {
-		return err
-	}
-	if app, ok := renderedFrom(&policies[i]); ok && objs.Position(input.KindAppIsolation, invalid.Namespace, app).File != "" {
-		return fmt.Errorf("%s: AppIsolation %s/%s renders a policy the API server would refuse (check the spec against the CRD, for example with kubectl apply --dry-run=server): %w",
-			objs.Position(input.KindAppIsolation, invalid.Namespace, app), invalid.Namespace, app, err)
-	}
-	return err
-}
-
-// renderedFrom returns the name of the AppIsolation that generated policy,
-// from the labels tierwall sets on the policies it generates.
-func renderedFrom(policy *networkingv1.NetworkPolicy) (string, bool) {
-	if policy.Labels[tierwallv1alpha1.ManagedByLabel] != tierwallv1alpha1.ManagedByValue {
-		return "", false
-	}
-	app, ok := policy.Labels[tierwallv1alpha1.AppIsolationLabel]
-	return app, ok && app != ""
 }

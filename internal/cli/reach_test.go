@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/input"
 )
 
@@ -76,11 +77,8 @@ spec:
 			}
 			objs := r.Objects()
 			s := &streams{err: &bytes.Buffer{}}
-			apps, err := renderAll(s, objs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			policies, err := policiesAfter(objs, apps)
+			st, err := evalstate.Reconciled(s.notes(), objs)
+			policies := st.Policies
 			gotErr := ""
 			if err != nil {
 				gotErr = err.Error()

@@ -2,17 +2,14 @@ package cli
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
-	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/input"
-	"github.com/tierwall/tierwall/pkg/render"
 )
 
 func newRenderCommand(s *streams) *cobra.Command {
@@ -52,13 +49,13 @@ with the same messages.`,
 			if err != nil {
 				return fail(err)
 			}
-			rendered, err := renderAll(s, objs)
+			rendered, err := evalstate.RenderAll(s.notes(), objs)
 			if err != nil {
 				return fail(err)
 			}
 			var policies []networkingv1.NetworkPolicy
 			for _, r := range rendered {
-				policies = append(policies, r.policies...)
+				policies = append(policies, r.Policies...)
 			}
 			out, err := policiesYAML(policies)
 			if err != nil {
@@ -70,62 +67,6 @@ with the same messages.`,
 	}
 	in.add(cmd, "AppIsolations to render")
 	return cmd
-}
-
-// rendered are the policies of one AppIsolation.
-type rendered struct {
-	app      *tierwallv1alpha1.AppIsolation
-	policies []networkingv1.NetworkPolicy
-}
-
-// renderAll renders every AppIsolation of objs, in input order, and fails if
-// any does not render or if there are none. It notes the AppIsolations in
-// DryRun mode, whose policies the operator would not apply.
-func renderAll(s *streams, objs *input.Objects) ([]rendered, error) {
-	if len(objs.AppIsolations) == 0 {
-		return nil, errors.New("the input holds no AppIsolation")
-	}
-	var out []rendered
-	var errs []error
-	for i := range objs.AppIsolations {
-		app := &objs.AppIsolations[i]
-		policies, err := render.Render(app)
-		if err != nil {
-			errs = append(errs, renderErrors(objs, app, err)...)
-			continue
-		}
-		if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {
-			s.note("AppIsolation %s/%s is in DryRun mode: the operator would apply none of its policies; shown as in Enforce mode", app.Namespace, app.Name)
-		}
-		out = append(out, rendered{app: app, policies: policies})
-	}
-	return out, errors.Join(errs...)
-}
-
-// explain returns the renderer's own findings on an AppIsolation that
-// admission rejected: they name the entry at fault where a CEL rule names
-// only its list (an allowFrom naming a tier that does not exist).
-func explain(app *tierwallv1alpha1.AppIsolation) field.ErrorList {
-	var invalid *render.InvalidSpecError
-	if _, err := render.Render(app); errors.As(err, &invalid) {
-		return invalid.Errors
-	}
-	return nil
-}
-
-// renderErrors places the problems of an invalid spec at their lines.
-func renderErrors(objs *input.Objects, app *tierwallv1alpha1.AppIsolation, err error) []error {
-	name := fmt.Sprintf("AppIsolation %s/%s", app.Namespace, app.Name)
-	var invalid *render.InvalidSpecError
-	if !errors.As(err, &invalid) {
-		return []error{fmt.Errorf("%s: %s: %w", objs.Position(input.KindAppIsolation, app.Namespace, app.Name), name, err)}
-	}
-	errs := make([]error, 0, len(invalid.Errors))
-	for _, e := range invalid.Errors {
-		pos := objs.FieldPosition(input.KindAppIsolation, app.Namespace, app.Name, e.Field)
-		errs = append(errs, fmt.Errorf("%s: %s: invalid spec: %s", pos, name, e.Error()))
-	}
-	return errs
 }
 
 // policiesYAML writes policies as multi-document YAML, without the

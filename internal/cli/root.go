@@ -19,6 +19,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tierwall/tierwall/internal/evalstate"
+
 	"github.com/spf13/cobra"
 
 	"github.com/tierwall/tierwall/internal/input"
@@ -80,6 +82,11 @@ type streams struct {
 // note tells the user something on stderr that does not fail the command.
 func (s *streams) note(format string, args ...any) {
 	_, _ = fmt.Fprintf(s.err, "note: "+format+"\n", args...)
+}
+
+// notes sends the remarks and progress of internal/state to stderr.
+func (s *streams) notes() evalstate.Notes {
+	return evalstate.Notes{Note: s.note, Progress: s.progress}
 }
 
 // progress tells the user on stderr how a long read is going.
@@ -178,7 +185,7 @@ func (f *inputFlags) read(cmd *cobra.Command, s *streams, kinds ...string) (*inp
 		Kinds:            kinds,
 		Namespace:        f.namespace,
 		EnforceNamespace: cmd.Flags().Changed("namespace"),
-		Explain:          explain,
+		Explain:          evalstate.Explain,
 	})
 	var errs []error
 	for _, name := range f.files {
