@@ -69,6 +69,10 @@ type Options struct {
 	// KindPod and KindNetworkPolicy. Any other kind is an error, in a List
 	// too.
 	Kinds []string
+	// SkipOtherKinds skips the objects of kinds not among Kinds instead of
+	// failing on them, so that a directory of manifests (Deployments,
+	// Services, Kustomizations beside the objects read) can be read whole.
+	SkipOtherKinds bool
 	// Namespace is set on namespaced objects that have none. Empty means
 	// DefaultNamespace.
 	Namespace string
@@ -402,6 +406,8 @@ func (r *Reader) readObject(d *document, j []byte, tm metav1.TypeMeta, path stri
 	switch {
 	case tm.Kind == "":
 		return []error{d.at(line, "%smissing kind: say what the document is, such as kind: %s", where, r.opts.Kinds[0])}
+	case !slices.Contains(r.opts.Kinds, tm.Kind) && r.opts.SkipOtherKinds:
+		return nil
 	case !slices.Contains(r.opts.Kinds, tm.Kind):
 		return []error{d.at(d.lineOf(join(path, "kind")), "%skind %s%s is not read here: expected %s, or a List of them",
 			where, tm.Kind, inParens(tm.APIVersion), strings.Join(r.opts.Kinds, ", "))}

@@ -109,6 +109,19 @@ items:
 			want:  []string{"Pod default/a@app.yaml:4", "Pod default/b@app.yaml:6"},
 		},
 		{
+			name: "other kinds skipped, as in a directory of manifests",
+			opts: Options{Kinds: allKinds, SkipOtherKinds: true},
+			input: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n---\n" +
+				"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: web\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: web\n",
+			want: []string{"Pod default/web@app.yaml:13"},
+		},
+		{
+			name:    "other kinds skipped, a document without kind still fails",
+			opts:    Options{Kinds: allKinds, SkipOtherKinds: true},
+			input:   "apiVersion: v1\nmetadata:\n  name: web\n",
+			wantErr: []string{"app.yaml:1: missing kind: say what the document is, such as kind: Namespace"},
+		},
+		{
 			name:  "no namespace: the default one",
 			opts:  Options{Kinds: allKinds},
 			input: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n",
