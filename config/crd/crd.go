@@ -35,3 +35,13 @@ func AppIsolation() (*apiextensionsv1.CustomResourceDefinition, error) {
 	}
 	return crd, nil
 }
+
+// All returns every CustomResourceDefinition tierwall installs, ready for
+// envtest.Environment's CRDs or for a client to create.
+func All() ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	app, err := AppIsolation()
+	if err != nil {
+		return nil, err
+	}
+	return []*apiextensionsv1.CustomResourceDefinition{app}, nil
+}

@@ -15,8 +15,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/tierwall/tierwall/config/crd"
 	"github.com/tierwall/tierwall/internal/scheme"
-	"github.com/tierwall/tierwall/test/fixtures"
 )
 
 // Start starts env. When KUBEBUILDER_ASSETS is unset it uses the binaries
@@ -38,13 +38,17 @@ func Start(env *envtest.Environment) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// WithCRDs is a control plane with tierwall's CRD installed from
-// config/crd/bases, as every suite, the demo and the lab start it.
+// WithCRDs is a control plane with tierwall's CRDs installed, as every
+// suite, the demo and the lab start it: the embedded ones of package crd,
+// the way users' suites install them (see examples/envtest).
 func WithCRDs() *envtest.Environment {
-	return &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(fixtures.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
+	crds, err := crd.All()
+	if err != nil {
+		// The CRDs are embedded at build time: failing to decode them is a
+		// bug of the build, not a condition a suite can handle.
+		panic(err)
 	}
+	return &envtest.Environment{CRDs: crds}
 }
 
 // StartForTest starts WithCRDs for one Go test and stops it when the test
