@@ -24,11 +24,10 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 // cached object drops its managed fields, which tierwall never reads.
 // NetworkPolicies and AppIsolations keep the rest, because tierwall writes
 // them back on update. Pods and namespaces are cached as metadata only (the
-// watches ask for that), and keep only what tierwall reads or the cache
-// needs: name, namespace, labels, resourceVersion and deletionTimestamp;
-// their namespaces and label keys and values are interned, because
-// thousands of pods share them. A large cluster's pods are most of the
-// manager's memory: see docs/performance.md.
+// watches ask for that), each as a cachedMeta: name, namespace, labels,
+// resourceVersion and deletionTimestamp, with namespaces and label sets
+// interned, because thousands of pods share them. A large cluster's pods are
+// most of the manager's memory: see docs/performance.md.
 func CacheOptions() cache.Options {
 	return cache.Options{DefaultTransform: stripUnread}
 }
@@ -36,13 +35,7 @@ func CacheOptions() cache.Options {
 // stripUnread is the cache transform of CacheOptions.
 func stripUnread(obj any) (any, error) {
 	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-		return &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
-			Name:              m.Name,
-			Namespace:         intern(m.Namespace),
-			ResourceVersion:   m.ResourceVersion,
-			DeletionTimestamp: m.DeletionTimestamp,
-			Labels:            internLabels(m.Labels),
-		}}, nil
+		return newCachedMeta(m), nil
 	}
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)
@@ -53,15 +46,3 @@ func stripUnread(obj any) (any, error) {
 // intern returns the canonical copy of s, so that equal strings of
 // different objects share their bytes.
 func intern(s string) string { return unique.Make(s).Value() }
-
-// internLabels copies labels with interned keys and values.
-func internLabels(labels map[string]string) map[string]string {
-	if labels == nil {
-		return nil
-	}
-	out := make(map[string]string, len(labels))
-	for k, v := range labels {
-		out[intern(k)] = intern(v)
-	}
-	return out
-}

@@ -1,7 +1,10 @@
 package controllers
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
@@ -50,6 +53,10 @@ func TestStripUnread(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The cache reads a metadata object through DeepCopyObject.
+			if m, ok := got.(*cachedMeta); ok {
+				got = m.DeepCopyObject()
+			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("stripUnread() mismatch (-want +got):\n%s", diff)
 			}
@@ -58,20 +65,55 @@ func TestStripUnread(t *testing.T) {
 }
 
 func TestStripUnreadInterns(t *testing.T) {
-	pod := func() any {
+	pod := func(name, app string) *cachedMeta {
 		// Strings built at run time, as the decoder builds them: distinct
 		// bytes for equal values.
-		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
-			Name: "web", Namespace: string([]byte("shop")), Labels: map[string]string{string([]byte("app")): string([]byte("web"))},
-		}}
+		m, _ := stripUnread(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: string([]byte("shop")), Labels: map[string]string{string([]byte("app")): string([]byte(app))},
+		}})
+		return m.(*cachedMeta)
 	}
-	a, _ := stripUnread(pod())
-	b, _ := stripUnread(pod())
-	am, bm := a.(*metav1.PartialObjectMetadata), b.(*metav1.PartialObjectMetadata)
-	if unsafe.StringData(am.Namespace) != unsafe.StringData(bm.Namespace) {
+	a, b, other := pod("web-1", "web"), pod("web-2", "web"), pod("api-1", "api")
+	if unsafe.StringData(a.GetNamespace()) != unsafe.StringData(b.GetNamespace()) {
 		t.Error("two pods of one namespace do not share its name")
 	}
-	if unsafe.StringData(am.Labels["app"]) != unsafe.StringData(bm.Labels["app"]) {
-		t.Error("two pods with one label value do not share it")
+	if a.labels != b.labels {
+		t.Error("two pods with the same labels do not share them")
 	}
+	if a.labels == other.labels || other.GetLabels()["app"] != "api" {
+		t.Errorf("pods with different labels share them: %v", other.GetLabels())
+	}
+	copied := a.DeepCopyObject().(*metav1.PartialObjectMetadata)
+	copied.Labels["app"] = "changed"
+	if b.GetLabels()["app"] != "web" {
+		t.Error("changing the labels of an object read from the cache changed the cache")
+	}
+}
+
+// TestLabelSetsAreForgotten checks that a label set no cached object holds
+// any more is dropped, so that label churn (a rollout's pod-template-hash)
+// does not grow the manager.
+func TestLabelSetsAreForgotten(t *testing.T) {
+	before := labelSets.len()
+	held := make([]*cachedMeta, 0, 100)
+	for i := range 100 {
+		m, _ := stripUnread(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
+			Name: "web", Labels: map[string]string{"pod-template-hash": fmt.Sprintf("forgotten-%d", i)},
+		}})
+		held = append(held, m.(*cachedMeta))
+	}
+	if got := labelSets.len(); got < before+100 {
+		t.Fatalf("%d label sets held with 100 new ones in use, want at least %d", got, before+100)
+	}
+	runtime.KeepAlive(held)
+	held = nil
+	// Cleanups run after a collection finds the sets unreachable; poll.
+	for range 100 {
+		runtime.GC()
+		if labelSets.len() <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("%d label sets held once their objects are gone, want at most %d", labelSets.len(), before)
 }
