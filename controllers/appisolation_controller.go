@@ -4,6 +4,7 @@ package controllers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -52,6 +53,16 @@ type AppIsolationReconciler struct {
 	Recorder events.EventRecorder
 	// Options tune the controller.
 	Options
+
+	// ownWrites recognises the watch events of the reconciler's own writes.
+	ownWrites     *echoes
+	ownWritesOnce sync.Once
+}
+
+// echoes returns the reconciler's record of its own writes.
+func (r *AppIsolationReconciler) echoes() *echoes {
+	r.ownWritesOnce.Do(func() { r.ownWrites = newEchoes() })
+	return r.ownWrites
 }
 
 // Exactly the verbs the manager uses: every read goes through the cache,
@@ -72,8 +83,12 @@ type AppIsolationReconciler struct {
 func (r *AppIsolationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	app := &tierwallv1alpha1.AppIsolation{}
 	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.echoes().forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	r.echoes().reconciling(req.NamespacedName)
 	if !app.DeletionTimestamp.IsZero() {
 		// The policies go with it: the garbage collector follows their
 		// ownerReferences.
@@ -116,6 +131,7 @@ func (r *AppIsolationReconciler) patchStatus(ctx context.Context, original, app 
 	if equality.Semantic.DeepEqual(original.Status, app.Status) {
 		return nil
 	}
+	r.echoes().writing(echoAppIsolation, app, client.ObjectKeyFromObject(app))
 	err := r.Status().Patch(ctx, app, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldManager))
 	return client.IgnoreNotFound(err)
 }
@@ -152,9 +168,9 @@ func (r *AppIsolationReconciler) announceConditions(original, app *tierwallv1alp
 	}
 }
 
-// SetupWithManager registers the reconciler: it watches AppIsolations, the
-// policies it owns (to repair drift), every policy of a namespace (to
-// report name conflicts and foreign widening), and the metadata of pods and
+// SetupWithManager registers the reconciler: it watches AppIsolations,
+// every policy of their namespaces (its own, to repair drift; the others,
+// to report name conflicts and foreign widening), and the metadata of pods and
 // namespaces (to keep the status true to what the selectors match).
 func (r *AppIsolationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
@@ -169,9 +185,8 @@ func (r *AppIsolationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named(ControllerName).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrent}).
 		For(&tierwallv1alpha1.AppIsolation{}, builder.WithPredicates(
-			predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, statusChanged))).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Watches(&networkingv1.NetworkPolicy{}, handler.EnqueueRequestsFromMapFunc(r.neighbours)).
+			predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, r.statusChanged()))).
+		Watches(&networkingv1.NetworkPolicy{}, r.policyHandler()).
 		Watches(&corev1.Pod{}, r.podHandler(), builder.OnlyMetadata).
 		Watches(&corev1.Namespace{},
 			handler.EnqueueRequestsFromMapFunc(r.appIsolationsReferencingNamespace),

@@ -27,7 +27,7 @@ func (r *AppIsolationReconciler) reconcilePolicies(ctx context.Context, app *tie
 	var done []plan.Step
 	defer func() { r.summarizeWrites(app, done) }()
 	for _, step := range obs.plan.Steps {
-		if err := r.write(ctx, step); err != nil {
+		if err := r.write(ctx, app, step); err != nil {
 			return err
 		}
 		done = append(done, step)
@@ -35,10 +35,13 @@ func (r *AppIsolationReconciler) reconcilePolicies(ctx context.Context, app *tie
 	return nil
 }
 
-// write sends one step of a plan.
-func (r *AppIsolationReconciler) write(ctx context.Context, step plan.Step) error {
+// write sends one step of the plan of app.
+func (r *AppIsolationReconciler) write(ctx context.Context, app *tierwallv1alpha1.AppIsolation, step plan.Step) error {
 	policy := step.Policy.DeepCopy()
 	key := client.ObjectKeyFromObject(policy)
+	if step.Action != plan.Delete {
+		r.echoes().writing(echoPolicy, policy, client.ObjectKeyFromObject(app))
+	}
 	var err error
 	switch step.Action {
 	case plan.Create:

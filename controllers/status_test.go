@@ -99,6 +99,22 @@ var _ = Describe("Status that tells the truth at a glance", func() {
 		haveIsolated(metav1.ConditionTrue)
 	})
 
+	It("converges a change in one reconcile: the events of its own writes do not wake it", func() {
+		s := newStory(func(app *tierwallv1alpha1.AppIsolation) { app.Spec.IngressControllers[0].Namespace = app.Namespace })
+		expectReady(s.app)
+		before := settledReconciles(s.app.Namespace)
+
+		By("a new port for the frontend: Reconciling, a policy updated, the final status")
+		app := get(s.app)
+		app.Spec.Tiers[0].Ports = append(app.Spec.Tiers[0].Ports, tierwallv1alpha1.Port{Port: intstr.FromInt32(443)})
+		Expect(k8sClient.Update(ctx, app)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(get(s.app).Status.ObservedGeneration).To(Equal(app.Generation))
+		}).Should(Succeed())
+		expectReady(s.app)
+		Expect(settledReconciles(s.app.Namespace) - before).To(Equal(1))
+	})
+
 	It("wakes only the AppIsolations whose selectors match a relabelled pod", func() {
 		// The ingress controller in the story's own namespace, so that other
 		// specs' Traefik pods coming and going in kube-system wake nothing.

@@ -32,11 +32,34 @@ func indexReferencedNamespaces(obj client.Object) []string {
 	return namespaces
 }
 
-// neighbours enqueues every AppIsolation in the namespace of a
-// NetworkPolicy: a policy any of them did not write can widen what their
-// pods may do, and one they did write can take a name another one needs.
-func (r *AppIsolationReconciler) neighbours(ctx context.Context, obj client.Object) []reconcile.Request {
-	return requests(r.appIsolations(ctx, client.InNamespace(obj.GetNamespace())))
+// policyHandler enqueues, for a NetworkPolicy created, changed or deleted,
+// every AppIsolation of its namespace: a policy one of them did not write
+// can widen what its pods may do, and one it did write can take a name
+// another one needs, or drift from what it rendered. The echo of an
+// AppIsolation's own write does not wake that AppIsolation (see echoes).
+func (r *AppIsolationReconciler) policyHandler() handler.EventHandler {
+	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], obj client.Object) {
+		writer, echo := r.echoes().echo(echoPolicy, obj)
+		for _, req := range requests(r.appIsolations(ctx, client.InNamespace(obj.GetNamespace()))) {
+			if !echo || req.NamespacedName != writer {
+				q.Add(req)
+			}
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.Object)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.ObjectNew)
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.Object)
+		},
+		GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.Object)
+		},
+	}
 }
 
 // appIsolationsReferencingNamespace enqueues the AppIsolations that live in,
@@ -112,19 +135,27 @@ func requests(apps []tierwallv1alpha1.AppIsolation) []reconcile.Request {
 	return out
 }
 
-// statusChanged passes AppIsolation updates whose status changed. A
-// reconcile compares the status it computes with the cached one, and writes
-// only when they differ; when the cache lagged behind tierwall's own last
-// write (a retry right after it), the comparison can wrongly find nothing
-// to write. The reconcile that the cache's catching up triggers here writes
-// it then; when the status is right it writes nothing, so this never loops.
-var statusChanged = predicate.Funcs{
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		before, ok1 := e.ObjectOld.(*tierwallv1alpha1.AppIsolation)
-		after, ok2 := e.ObjectNew.(*tierwallv1alpha1.AppIsolation)
-		return ok1 && ok2 && !equality.Semantic.DeepEqual(before.Status, after.Status)
-	},
-	CreateFunc:  func(event.CreateEvent) bool { return false },
-	DeleteFunc:  func(event.DeleteEvent) bool { return false },
-	GenericFunc: func(event.GenericEvent) bool { return false },
+// statusChanged passes AppIsolation updates whose status changed, but for
+// the echo of tierwall's own status write (see echoes). A reconcile
+// compares the status it computes with the cached one, and writes only when
+// they differ; when the cache lagged behind tierwall's own last write (a
+// retry right after it), the comparison can wrongly find nothing to write.
+// The reconcile that the cache's catching up triggers here writes it then
+// (echoes lets that echo through); when the status is right it writes
+// nothing, so this never loops.
+func (r *AppIsolationReconciler) statusChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			before, ok1 := e.ObjectOld.(*tierwallv1alpha1.AppIsolation)
+			after, ok2 := e.ObjectNew.(*tierwallv1alpha1.AppIsolation)
+			if !ok1 || !ok2 || equality.Semantic.DeepEqual(before.Status, after.Status) {
+				return false
+			}
+			_, echo := r.echoes().echo(echoAppIsolation, after)
+			return !echo
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 }
