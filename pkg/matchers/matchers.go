@@ -229,9 +229,9 @@ func (m *isolateExactly) FailureMessage(any) string {
 		}
 	}
 	o := origins(m.e)
-	for i, f := range listed {
+	for i, f := range differ {
 		if i == maxExplained {
-			fmt.Fprintf(&b, "\n(%d more flows not explained: tierwall reach --explain tells about each.)\n", len(listed)-i)
+			fmt.Fprintf(&b, "\n(%d more flows not explained: tierwall reach --explain tells about each.)\n", len(differ)-i)
 			break
 		}
 		from, _ := m.e.Pod(splitKey(f.From))
