@@ -156,7 +156,9 @@ func TestAllowFlow(t *testing.T) {
 	})
 
 	t.Run("from an address: the destination's column", func(t *testing.T) {
-		m := assertion(func(g gomega.Gomega) { g.Expect(e).To(matchers.AllowFlow("203.0.113.7", "dev-wordpress/mysql-0", 3306)) })
+		m := assertion(func(g gomega.Gomega) {
+			g.Expect(e).To(matchers.AllowFlow("203.0.113.7", "dev-wordpress/mysql-0", 3306))
+		})
 		wantIn(t, m,
 			"Expected the connection 203.0.113.7 -> dev-wordpress/mysql-0:3306/TCP to be allowed, but it is denied.\n",
 			"Egress of 203.0.113.7: allowed: an address outside the cluster has no policies\n",
@@ -182,7 +184,9 @@ func TestAllowFlow(t *testing.T) {
 		{"two protocols", func() gomega.OmegaMatcher {
 			return matchers.AllowFlow("default/debug", "dev-wordpress/mysql-0", 53, corev1.ProtocolUDP, corev1.ProtocolTCP)
 		}, e, "AllowFlow: give at most one protocol, not [UDP TCP]"},
-		{"unknown protocol", func() gomega.OmegaMatcher { return matchers.AllowFlow("default/debug", "dev-wordpress/mysql-0", 53, "udp") }, e,
+		{"unknown protocol", func() gomega.OmegaMatcher {
+			return matchers.AllowFlow("default/debug", "dev-wordpress/mysql-0", 53, "udp")
+		}, e,
 			`AllowFlow: protocol "udp" is not TCP, UDP or SCTP`},
 		{"not an evaluator", func() gomega.OmegaMatcher { return matchers.AllowFlow("default/debug", "dev-wordpress/mysql-0", 3306) }, state,
 			"AllowFlow expects a non-nil *reach.Evaluator, not reach.State"},

@@ -134,7 +134,8 @@ func TestLookups(t *testing.T) {
 	if p, ok := e.Pod("app", "prom"); ok {
 		t.Errorf("Pod(app, prom) = %s/%s, want none", p.Namespace, p.Name)
 	}
-	var pods, policies []string
+	pods := make([]string, 0, len(state.Pods))
+	policies := make([]string, 0, len(state.Policies))
 	for _, p := range e.Pods() {
 		pods = append(pods, p.Namespace+"/"+p.Name)
 	}
