@@ -6,6 +6,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/pkg/matchers"
 	"github.com/tierwall/tierwall/test/fixtures"
 )
 
@@ -87,6 +89,14 @@ var _ = Describe("AppIsolation controller", func() {
 			unisolatedFlows,
 		)))
 
+		By("passing the matchers users assert with: every flow of the governed pods as declared")
+		e := s.evaluator(Default)
+		Expect(e).To(matchers.IsolateExactly(app))
+		Expect(e).To(matchers.AllowFlow(s.key("traefik"), s.key("wordpress"), 80))
+		Expect(e).To(matchers.AllowFlow(s.key("wordpress"), s.key("coredns"), 53, corev1.ProtocolUDP))
+		Expect(e).NotTo(matchers.AllowFlow(s.key("fake-traefik"), s.key("wordpress"), 80))
+		Expect(e).NotTo(matchers.AllowFlow(s.key("backup"), s.key("mysql"), 3306))
+
 		By("reporting what the selectors match, and the governed pod in no tier")
 		Expect(app.Status.Tiers).To(Equal([]tierwallv1alpha1.SelectorStatus{{Name: "frontend", Pods: 1}, {Name: "database", Pods: 1}}))
 		Expect(app.Status.IngressControllers).To(ContainElement(HaveField("Name", "traefik")))
@@ -138,6 +148,7 @@ var _ = Describe("AppIsolation controller", func() {
 			Eventually(func(g Gomega) {
 				g.Expect(policyNames(g, s.app.Namespace)).To(Equal(wantPolicies))
 				g.Expect(s.allowedFlows(g)).To(Equal(sorted(wantFlows, unisolatedFlows)))
+				g.Expect(s.evaluator(g)).To(matchers.IsolateExactly(get(s.app)))
 			}).Should(Succeed())
 		},
 		Entry("a tier's port changes",

@@ -133,12 +133,15 @@ func policyNames(g Gomega, namespace string) []string {
 	return names
 }
 
-// allowedFlows evaluates the NetworkPolicies now in the cluster over the
-// story's pods, and returns every allowed connection between two of them
-// as "from -> to:port/protocol", pods named without their test suffix.
-func (s *story) allowedFlows(g Gomega) []string {
+// evaluator evaluates the Namespaces and NetworkPolicies now in the
+// cluster over the story's pods, read with the envtest client as a user's
+// suite would read them.
+func (s *story) evaluator(g Gomega) *reach.Evaluator {
 	state := reach.State{}
 	for _, namespace := range []string{s.app.Namespace, s.other, "kube-system"} {
+		ns := corev1.Namespace{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: namespace}, &ns)).To(Succeed())
+		state.Namespaces = append(state.Namespaces, ns)
 		var list networkingv1.NetworkPolicyList
 		g.Expect(k8sClient.List(ctx, &list, client.InNamespace(namespace))).To(Succeed())
 		state.Policies = append(state.Policies, list.Items...)
@@ -150,14 +153,28 @@ func (s *story) allowedFlows(g Gomega) []string {
 	}
 	evaluator, err := reach.New(state)
 	g.Expect(err).NotTo(HaveOccurred())
+	return evaluator
+}
+
+// allowedFlows evaluates the NetworkPolicies now in the cluster over the
+// story's pods, and returns every allowed connection between two of them
+// as "from -> to:port/protocol", pods named without their test suffix.
+func (s *story) allowedFlows(g Gomega) []string {
 	var flows []string
-	for f := range evaluator.Flows() {
+	for f := range s.evaluator(g).Flows() {
 		if f.Allowed {
 			flows = append(flows, fmt.Sprintf("%s -> %s:%d/%s", s.short(f.From), s.short(f.To), f.Port, f.Protocol))
 		}
 	}
 	slices.Sort(flows)
 	return flows
+}
+
+// key names a story pod as namespace/name, as the matchers of pkg/matchers
+// take it.
+func (s *story) key(prefix string) string {
+	p := s.pod(prefix)
+	return p.Namespace + "/" + p.Name
 }
 
 // short names a story pod without its namespace and test suffix.

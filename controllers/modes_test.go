@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/pkg/matchers"
 )
 
 var _ = Describe("DryRun mode", func() {
@@ -33,6 +34,7 @@ var _ = Describe("DryRun mode", func() {
 		}))
 		Expect(s.allowedFlows(Default)).To(ContainElements("backup -> mysql:3306/TCP", "other/fake-traefik -> mysql:3306/TCP"),
 			"nothing is enforced in DryRun")
+		Expect(s.evaluator(Default)).NotTo(matchers.IsolateExactly(app), "nothing is enforced in DryRun")
 
 		before = len(policyWrites(s.app.Namespace))
 		update(s.app, func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Mode = tierwallv1alpha1.ModeEnforce })

@@ -35,7 +35,7 @@ import (
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/controllers"
-	"github.com/tierwall/tierwall/internal/cli"
+	"github.com/tierwall/tierwall/internal/report"
 	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/test/fixtures"
 	"github.com/tierwall/tierwall/test/testenv"
@@ -235,7 +235,7 @@ func printReachability(ctx context.Context, out io.Writer, c client.Client, pods
 	}
 	_, _ = fmt.Fprintf(out,
 		"\n# The proof: every pod pair and destination port, evaluated over the policies in the cluster\n")
-	_, err = out.Write(cli.FlowsTable(state.Pods, slices.Collect(evaluator.Flows())))
+	_, err = out.Write(report.FlowsTable(state.Pods, slices.Collect(evaluator.Flows())))
 	return err
 }
 

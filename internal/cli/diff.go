@@ -24,6 +24,7 @@ import (
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/input"
+	"github.com/tierwall/tierwall/internal/report"
 	"github.com/tierwall/tierwall/pkg/reach"
 )
 
@@ -343,7 +344,7 @@ func (v *manifestVersion) tierNames() map[string]string {
 	names := map[string][]string{}
 	governed := map[string]string{}
 	for key, p := range v.policies {
-		g, ok := v.origins[key]
+		g, ok := v.origins.Origins[key]
 		if !ok {
 			continue
 		}
@@ -354,10 +355,10 @@ func (v *manifestVersion) tierNames() map[string]string {
 		for _, pod := range view.Selected {
 			podKey := pod.Namespace + "/" + pod.Name
 			switch {
-			case g.role == tierwallv1alpha1.RoleTier && g.tier != "":
-				names[podKey] = append(names[podKey], g.appIsolation+"/"+g.tier)
-			case g.role == tierwallv1alpha1.RoleDefaultDeny:
-				governed[podKey] = g.appIsolation + "/(no tier)"
+			case g.Role == tierwallv1alpha1.RoleTier && g.Tier != "":
+				names[podKey] = append(names[podKey], g.AppIsolation+"/"+g.Tier)
+			case g.Role == tierwallv1alpha1.RoleDefaultDeny:
+				governed[podKey] = g.AppIsolation + "/(no tier)"
 			}
 		}
 	}
@@ -382,7 +383,7 @@ func (f flowKey) String() string {
 }
 
 func compareFlowKeys(a, b flowKey) int {
-	return cmp.Or(comparePods(a.From, b.From), comparePods(a.To, b.To), cmp.Compare(a.Port, b.Port), cmp.Compare(a.Protocol, b.Protocol))
+	return cmp.Or(report.ComparePods(a.From, b.From), report.ComparePods(a.To, b.To), cmp.Compare(a.Port, b.Port), cmp.Compare(a.Protocol, b.Protocol))
 }
 
 // allowed returns the allowed flows between pods, and between tiers, whose
@@ -441,10 +442,10 @@ func compareVersions(old, cur *manifestVersion) *diffResult {
 		Flows:     flowChanges{Added: []flowKey{}, Removed: []flowKey{}},
 		TierFlows: flowChanges{Added: []flowKey{}, Removed: []flowKey{}},
 		Policies:  policyChanges{Created: []policyRef{}, Changed: []policyRef{}, Deleted: []policyRef{}},
-		origins:   origins{},
+		origins:   origins{report.Origins{}},
 	}
-	maps.Copy(d.origins, old.origins)
-	maps.Copy(d.origins, cur.origins)
+	maps.Copy(d.origins.Origins, old.origins.Origins)
+	maps.Copy(d.origins.Origins, cur.origins.Origins)
 	// One naming for both versions, so that a pod that a tier selects in
 	// either version is compared under its tier's name.
 	names := old.tierNames()
@@ -455,10 +456,10 @@ func compareVersions(old, cur *manifestVersion) *diffResult {
 	d.TierFlows = diffFlows(oldTiers, curTiers)
 
 	ref := func(key string) policyRef {
-		g := d.origins[key]
-		return policyRef{Policy: key, AppIsolation: g.appIsolation, Tier: g.tier}
+		g := d.origins.Origins[key]
+		return policyRef{Policy: key, AppIsolation: g.AppIsolation, Tier: g.Tier}
 	}
-	for _, key := range slices.SortedFunc(maps.Keys(cur.policies), comparePods) {
+	for _, key := range slices.SortedFunc(maps.Keys(cur.policies), report.ComparePods) {
 		p, ok := old.policies[key]
 		switch {
 		case !ok:
@@ -467,7 +468,7 @@ func compareVersions(old, cur *manifestVersion) *diffResult {
 			d.Policies.Changed = append(d.Policies.Changed, ref(key))
 		}
 	}
-	for _, key := range slices.SortedFunc(maps.Keys(old.policies), comparePods) {
+	for _, key := range slices.SortedFunc(maps.Keys(old.policies), report.ComparePods) {
 		if _, ok := cur.policies[key]; !ok {
 			d.Policies.Deleted = append(d.Policies.Deleted, ref(key))
 		}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -11,13 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
-	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
-	"github.com/tierwall/tierwall/internal/evalstate"
+	"github.com/tierwall/tierwall/internal/report"
 	"github.com/tierwall/tierwall/pkg/reach"
 )
-
-// maxMissesShown bounds the nearest misses the text explanation lists.
-const maxMissesShown = 5
 
 // flowQuery is the connection --explain asks about.
 type flowQuery struct {
@@ -103,143 +98,20 @@ func parseEndpoint(flag, value, namespace string, pods []corev1.Pod) (reach.Endp
 	return reach.Endpoint{}, "", &EndpointError{Flag: flag, Value: value, Reason: fmt.Sprintf("no pod %s/%s in the input, and not an IP address", ns, name)}
 }
 
-// origins names, for each policy "namespace/name" of the state, the
-// AppIsolation and tier it was generated for, when tierwall generated it.
-type origins map[string]origin
-
-// origin is the AppIsolation and tier a generated policy comes from.
-type origin struct {
-	appIsolation, tier, role string
-}
+// origins are the origins of generated policies, as report names them.
+type origins struct{ report.Origins }
 
 func originsOf(policies []networkingv1.NetworkPolicy) origins {
-	o := origins{}
-	for i := range policies {
-		p := &policies[i]
-		if app, ok := evalstate.RenderedFrom(p); ok {
-			o[p.Namespace+"/"+p.Name] = origin{
-				appIsolation: p.Namespace + "/" + app,
-				tier:         p.Labels[tierwallv1alpha1.TierLabel],
-				role:         p.Labels[tierwallv1alpha1.RoleLabel],
-			}
-		}
-	}
-	return o
+	return origins{report.OriginsOf(policies)}
 }
 
 // describe returns " (AppIsolation ns/name, tier t)" for a generated policy,
 // and "" for any other.
-func (o origins) describe(policy string) string {
-	g, ok := o[policy]
-	if !ok {
-		return ""
-	}
-	switch {
-	case g.tier != "":
-		return fmt.Sprintf(" (AppIsolation %s, tier %s)", g.appIsolation, g.tier)
-	case g.role != "":
-		return fmt.Sprintf(" (AppIsolation %s, %s)", g.appIsolation, g.role)
-	}
-	return fmt.Sprintf(" (AppIsolation %s)", g.appIsolation)
-}
+func (o origins) describe(policy string) string { return o.Describe(policy) }
 
-// missText says in words what a kind of miss means, for the side.
-func missText(k reach.MissKind, ingress bool) string {
-	other := "destination"
-	if ingress {
-		other = "source"
-	}
-	switch k {
-	case reach.MissPort:
-		return "a peer matches the " + other + ", the ports do not"
-	case reach.MissPodSelector:
-		return "the ports match, and a peer's namespace, but not its podSelector"
-	case reach.MissNamespace:
-		return "the ports match, no peer's namespace does"
-	case reach.MissIPBlock:
-		return "the ports match; the " + other + " is in no ipBlock of the rule"
-	case reach.MissPortAndPeer:
-		return "neither the ports nor the peers match"
-	case reach.MissNoRules:
-		if ingress {
-			return "the policy has no ingress rule: it only isolates"
-		}
-		return "the policy has no egress rule: it only isolates"
-	}
-	return string(k)
-}
-
-func ruleName(r reach.RuleRef, ingress bool) string {
-	if r.Rule < 0 {
-		return r.Policy
-	}
-	if ingress {
-		return fmt.Sprintf("%s ingress[%d]", r.Policy, r.Rule)
-	}
-	return fmt.Sprintf("%s egress[%d]", r.Policy, r.Rule)
-}
-
-// explainText writes an explanation for people.
-func explainText(q flowQuery, x reach.Explanation, o origins) []byte {
-	var b bytes.Buffer
-	verdict := "denied"
-	if x.Verdict.Allowed {
-		verdict = "allowed"
-	}
-	fmt.Fprintf(&b, "%s -> %s:%d/%s: %s\n", q.fromName, q.toName, q.port, q.protocol, verdict)
-	if x.SamePod {
-		b.WriteString("The source is the destination: a pod never blocks traffic to itself.\n")
-	}
-	writeSide := func(name, pod string, s reach.Side, ingress bool) {
-		b.WriteByte('\n')
-		switch {
-		case pod == "":
-			fmt.Fprintf(&b, "%s: allowed: an address outside the cluster has no policies\n", name)
-			return
-		case !s.Isolated:
-			fmt.Fprintf(&b, "%s: allowed: no NetworkPolicy selects %s for %s\n", name, pod, direction(ingress))
-			return
-		case s.Allowed():
-			fmt.Fprintf(&b, "%s: allowed by\n", name)
-			for _, r := range s.AllowedBy {
-				fmt.Fprintf(&b, "  %s%s\n", ruleName(r, ingress), o.describe(r.Policy))
-			}
-		default:
-			fmt.Fprintf(&b, "%s: denied: no rule of the isolating policies matches\n", name)
-		}
-		b.WriteString("  isolated by\n")
-		for _, p := range s.IsolatedBy {
-			fmt.Fprintf(&b, "    %s%s\n", p, o.describe(p))
-		}
-		if s.Allowed() {
-			return
-		}
-		nearest := s.Nearest()
-		b.WriteString("  nearest miss\n")
-		for i, m := range nearest {
-			if i == maxMissesShown {
-				fmt.Fprintf(&b, "    ... and %d more\n", len(nearest)-i)
-				break
-			}
-			fmt.Fprintf(&b, "    %s%s: %s\n", ruleName(m.RuleRef, ingress), o.describe(m.Policy), missText(m.Kind, ingress))
-		}
-	}
-	podName := func(ep reach.Endpoint, name string) string {
-		if ep.Pod == nil {
-			return ""
-		}
-		return name
-	}
-	writeSide("Egress of "+q.fromName, podName(q.from, q.fromName), x.Egress, false)
-	writeSide("Ingress of "+q.toName, podName(q.to, q.toName), x.Ingress, true)
-	return b.Bytes()
-}
-
-func direction(ingress bool) string {
-	if ingress {
-		return "Ingress"
-	}
-	return "Egress"
+// report returns the query as report prints it.
+func (q flowQuery) report() report.Query {
+	return report.Query{From: q.from, To: q.to, FromName: q.fromName, ToName: q.toName, Port: q.port, Protocol: q.protocol}
 }
 
 // explanationJSON is an explanation as the json outputs write it.
@@ -268,8 +140,8 @@ type ruleJSON struct {
 }
 
 func (o origins) ruleJSON(r reach.RuleRef, miss reach.MissKind) ruleJSON {
-	g := o[r.Policy]
-	return ruleJSON{Policy: r.Policy, Rule: r.Rule, AppIsolation: g.appIsolation, Tier: g.tier, Miss: miss}
+	g := o.Origins[r.Policy]
+	return ruleJSON{Policy: r.Policy, Rule: r.Rule, AppIsolation: g.AppIsolation, Tier: g.Tier, Miss: miss}
 }
 
 func (o origins) explanationJSON(x reach.Explanation) *explanationJSON {

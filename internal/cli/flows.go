@@ -2,22 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
-	"fmt"
-	"slices"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/tierwall/tierwall/internal/report"
 	"github.com/tierwall/tierwall/pkg/reach"
 )
-
-// maxMatrixColumns is the widest matrix the table output draws: about 130
-// characters with the pod names. Wider, it lists the allowed flows instead.
-const maxMatrixColumns = 30
 
 // flowJSON is a flow as the json output writes it.
 type flowJSON struct {
@@ -56,133 +47,9 @@ func flowsJSON(flows []reach.Flow, why func(reach.Flow) *explanationJSON) []byte
 	return b.Bytes()
 }
 
-// flowsList writes the allowed flows, one per line, and how many of all
-// flows they are.
-func flowsList(flows []reach.Flow) []byte {
-	var b bytes.Buffer
-	allowed := 0
-	w := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)
-	for _, f := range flows {
-		if !f.Allowed {
-			continue
-		}
-		if allowed == 0 {
-			_, _ = fmt.Fprintln(w, "FROM\tTO\tPORT") // into a bytes.Buffer: cannot fail
-		}
-		allowed++
-		_, _ = fmt.Fprintf(w, "%s\t%s\t%d/%s\n", f.From, f.To, f.Port, f.Protocol)
-	}
-	_ = w.Flush()
-	if allowed > 0 {
-		b.WriteByte('\n')
-	}
-	b.WriteString(summary(allowed, len(flows)))
-	return b.Bytes()
-}
+// flowsList writes the allowed flows, one per line (-o list).
+func flowsList(flows []reach.Flow) []byte { return report.FlowsList(flows) }
 
-func summary(allowed, total int) string {
-	switch {
-	case total == 0:
-		return "No flows: a flow needs two pods, the destination with a container port.\n"
-	case allowed == 0:
-		return fmt.Sprintf("No flow is allowed: all %d are denied.\n", total)
-	}
-	return fmt.Sprintf("%d of %d flows allowed; the others are denied.\n", allowed, total)
-}
-
-// column is a destination of the matrix: a pod, a port and a protocol.
-type column struct {
-	to       string
-	port     int32
-	protocol corev1.Protocol
-}
-
-// FlowsTable writes a matrix of who may reach whom, with a row per pod (as
-// a source) and a column per destination pod, port and protocol; or, when
-// that is more than maxMatrixColumns wide, the list of allowed flows. The
-// demo prints it too.
-func FlowsTable(pods []corev1.Pod, flows []reach.Flow) []byte {
-	index := map[column]int{}
-	var columns []column
-	for _, f := range flows {
-		c := column{f.To, f.Port, f.Protocol}
-		if _, ok := index[c]; !ok {
-			index[c] = 0
-			columns = append(columns, c)
-		}
-	}
-	if len(columns) > maxMatrixColumns {
-		return append([]byte(fmt.Sprintf("%d destination ports are too many for a matrix: the allowed flows follow (-o json has them all).\n\n", len(columns))), flowsList(flows)...)
-	}
-	slices.SortFunc(columns, func(a, b column) int {
-		return cmp.Or(comparePods(a.to, b.to), cmp.Compare(a.port, b.port), cmp.Compare(a.protocol, b.protocol))
-	})
-	for i, c := range columns {
-		index[c] = i
-	}
-	rows := make([]string, 0, len(pods))
-	for _, p := range pods {
-		rows = append(rows, p.Namespace+"/"+p.Name)
-	}
-	slices.SortFunc(rows, comparePods)
-	cells := map[string][]string{}
-	for _, r := range rows {
-		cells[r] = make([]string, len(columns))
-		for i, c := range columns {
-			if c.to == r {
-				cells[r][i] = "-"
-			}
-		}
-	}
-	allowed := 0
-	for _, f := range flows {
-		mark := "✗"
-		if f.Allowed {
-			mark, allowed = "✓", allowed+1
-		}
-		cells[f.From][index[column{f.To, f.Port, f.Protocol}]] = mark
-	}
-
-	var b bytes.Buffer
-	if len(columns) == 0 {
-		b.WriteString(summary(0, 0))
-		return b.Bytes()
-	}
-	width := len(strconv.Itoa(len(columns)))
-	b.WriteString("Destinations (pod:port/protocol):\n")
-	for i, c := range columns {
-		fmt.Fprintf(&b, "  %*d  %s:%d/%s\n", width, i+1, c.to, c.port, c.protocol)
-	}
-	b.WriteByte('\n')
-	label := len("FROM")
-	for _, r := range rows {
-		label = max(label, len(r))
-	}
-	b.WriteString(padRight("FROM", label))
-	for i := range columns {
-		fmt.Fprintf(&b, "  %*d", width, i+1)
-	}
-	b.WriteByte('\n')
-	for _, r := range rows {
-		b.WriteString(padRight(r, label))
-		for _, cell := range cells[r] {
-			b.WriteString("  " + strings.Repeat(" ", width-1) + cmp.Or(cell, " "))
-		}
-		b.WriteByte('\n')
-	}
-	b.WriteString("\n✓ allowed  ✗ denied  - same pod. ")
-	b.WriteString(summary(allowed, len(flows)))
-	return b.Bytes()
-}
-
-func padRight(s string, width int) string {
-	return s + strings.Repeat(" ", width-len(s))
-}
-
-// comparePods orders "namespace/name" keys by namespace, then name, as
-// reach.Flows does.
-func comparePods(a, b string) int {
-	an, ap, _ := strings.Cut(a, "/")
-	bn, bp, _ := strings.Cut(b, "/")
-	return cmp.Or(cmp.Compare(an, bn), cmp.Compare(ap, bp))
-}
+// FlowsTable writes the matrix of who may reach whom (-o table), as
+// report.FlowsTable does.
+func FlowsTable(pods []corev1.Pod, flows []reach.Flow) []byte { return report.FlowsTable(pods, flows) }

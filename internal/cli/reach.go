@@ -9,6 +9,7 @@ import (
 
 	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/input"
+	"github.com/tierwall/tierwall/internal/report"
 	"github.com/tierwall/tierwall/pkg/reach"
 )
 
@@ -179,7 +180,7 @@ func explainFlow(s *streams, e *reach.Evaluator, state reach.State, o origins, n
 		return fail(err)
 	}
 	x := e.Explain(q.from, q.to, q.port, q.protocol)
-	out := explainText(q, x, o)
+	out := report.ExplainText(q.report(), x, o.Origins)
 	if output == outputJSON {
 		if out, err = explainJSON(q, x, o); err != nil {
 			return fail(err)

@@ -8,12 +8,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/pkg/matchers"
 	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/pkg/render"
 )
@@ -22,7 +24,8 @@ import (
 // random valid AppIsolations and pod populations, the policies the renderer
 // produces allow exactly what the spec declares (tier graph, ingress
 // controllers, DNS), nothing more, nothing less. The expectation comes from
-// an oracle that reads the spec directly, not from the renderer.
+// an oracle that reads the spec directly, not from the renderer; the
+// matcher IsolateExactly, with an oracle of its own, must agree.
 func TestRenderedPoliciesAllowExactlyTheDeclaredGraph(t *testing.T) {
 	for seed := range uint64(300) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
@@ -58,6 +61,10 @@ func TestRenderedPoliciesAllowExactlyTheDeclaredGraph(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("allowed flows (-declared +rendered):\n%s\n%s", diff, w)
 			}
+			// The matcher users assert with reads the spec with an oracle
+			// of its own: it must agree with this one and the renderer.
+			g := gomega.NewGomega(func(message string, _ ...int) { t.Errorf("%s\n%s", message, w) })
+			g.Expect(e).To(matchers.IsolateExactly(w.app))
 		})
 	}
 }

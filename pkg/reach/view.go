@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // PolicyView is how a policy of the State applies to the State's pods, as the
@@ -92,4 +93,45 @@ func (b *ipBlock) example() string {
 		}
 	}
 	return ""
+}
+
+// Pod returns the State's pod namespace/name, and false when the State has
+// no such pod. Do not modify it.
+func (e *Evaluator) Pod(namespace, name string) (*corev1.Pod, bool) {
+	i, ok := e.podIndex[podKey{namespace, name}]
+	if !ok {
+		return nil, false
+	}
+	return e.pods[i].source, true
+}
+
+// Pods returns the State's pods, sorted by namespace and name, as Flows
+// enumerates them. Do not modify them.
+func (e *Evaluator) Pods() []*corev1.Pod {
+	out := make([]*corev1.Pod, len(e.pods))
+	for i := range e.pods {
+		out[i] = e.pods[i].source
+	}
+	return out
+}
+
+// Policies returns the policies the Evaluator enforces (for a Subset, the
+// kept ones), sorted by namespace and name. Do not modify them.
+func (e *Evaluator) Policies() []*networkingv1.NetworkPolicy {
+	out := make([]*networkingv1.NetworkPolicy, len(e.policies))
+	for i, p := range e.policies {
+		out[i] = p.source
+	}
+	return out
+}
+
+// LabelsOfNamespace returns the labels namespace selectors see on the
+// namespace name: those of the State's Namespace plus
+// kubernetes.io/metadata.name, or only that label when the State has no
+// such Namespace (see NamespaceLabels).
+func (e *Evaluator) LabelsOfNamespace(name string) labels.Set {
+	if i, ok := e.nsIndex[name]; ok {
+		return e.namespaces[i].labels
+	}
+	return NamespaceLabels(name, nil)
 }

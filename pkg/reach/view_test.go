@@ -110,3 +110,58 @@ func TestPolicyView(t *testing.T) {
 		t.Errorf("Peers (-want +got):\n%s", diff)
 	}
 }
+
+// TestLookups checks the accessors the matchers read the State through.
+func TestLookups(t *testing.T) {
+	state := reach.State{
+		Namespaces: []corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "mon", Labels: map[string]string{"team": "sre"}}}},
+		Pods: []corev1.Pod{
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "mon", Name: "prom"}},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "web"}},
+		},
+		Policies: []networkingv1.NetworkPolicy{
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "mon", Name: "deny"}},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "deny"}},
+		},
+	}
+	e, err := reach.New(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := e.Pod("app", "web"); !ok || p != &state.Pods[1] {
+		t.Errorf("Pod(app, web) = %p, %v, want the State's pod %p", p, ok, &state.Pods[1])
+	}
+	if p, ok := e.Pod("app", "prom"); ok {
+		t.Errorf("Pod(app, prom) = %s/%s, want none", p.Namespace, p.Name)
+	}
+	pods := make([]string, 0, len(state.Pods))
+	policies := make([]string, 0, len(state.Policies))
+	for _, p := range e.Pods() {
+		pods = append(pods, p.Namespace+"/"+p.Name)
+	}
+	for _, p := range e.Policies() {
+		policies = append(policies, p.Namespace+"/"+p.Name)
+	}
+	if diff := cmp.Diff([]string{"app/web", "mon/prom"}, pods); diff != "" {
+		t.Errorf("Pods (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"app/deny", "mon/deny"}, policies); diff != "" {
+		t.Errorf("Policies (-want +got):\n%s", diff)
+	}
+	sub := e.Subset(func(p *networkingv1.NetworkPolicy) bool { return p.Namespace == "mon" })
+	if got := len(sub.Policies()); got != 1 {
+		t.Errorf("a Subset keeping one policy has %d", got)
+	}
+	for _, tt := range []struct {
+		namespace string
+		want      labels.Set
+	}{
+		{"mon", labels.Set{"team": "sre", "kubernetes.io/metadata.name": "mon"}},
+		{"app", labels.Set{"kubernetes.io/metadata.name": "app"}},       // only a pod's namespace
+		{"absent", labels.Set{"kubernetes.io/metadata.name": "absent"}}, // not in the State at all
+	} {
+		if diff := cmp.Diff(tt.want, e.LabelsOfNamespace(tt.namespace)); diff != "" {
+			t.Errorf("LabelsOfNamespace(%s) (-want +got):\n%s", tt.namespace, diff)
+		}
+	}
+}

@@ -41,7 +41,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tierwall/tierwall/controllers"
-	"github.com/tierwall/tierwall/internal/cli"
+	"github.com/tierwall/tierwall/internal/report"
 	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/test/testenv"
 )
@@ -465,7 +465,7 @@ func table(pods []*labPod, flows []reach.Flow) string {
 	for _, p := range pods {
 		ps = append(ps, *p.pod)
 	}
-	return string(cli.FlowsTable(ps, flows))
+	return string(report.FlowsTable(ps, flows))
 }
 
 // requireBaseline proves every listener: with no policy selecting the pods,

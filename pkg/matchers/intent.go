@@ -1,0 +1,330 @@
+package matchers
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+)
+
+// intent is what an AppIsolation declares, read from its spec alone, not
+// from the policies pkg/render makes of it: IsolateExactly compares the
+// evaluator's verdicts with it, so that a renderer bug cannot hide itself.
+//
+// Its reading of the spec:
+//   - The governed pods are the pods of the app's namespace that
+//     spec.podSelector selects (all of them when it is omitted); a tier's pods
+//     are the governed pods its podSelector selects.
+//   - A governed pod accepts a connection when one of its tiers lists the
+//     port (none listed: every port) and an allowFrom peer matches the source.
+//   - A governed pod may open a connection to the DNS servers on port 53
+//     over UDP and TCP (unless DNS is disabled); to the pods of a tier that
+//     lists one of its own tiers in allowFrom, on that tier's ports; and to
+//     the egressTo destinations of its tiers, on their ports.
+//   - Peers have NetworkPolicy semantics: a podSelector alone selects pods of
+//     the app's namespace, a namespaceSelector alone every pod of the
+//     namespaces it selects, both together pods matching both; an ipBlock
+//     matches pods by their IPs. An ingress controller is the pods of its
+//     namespace its podSelector selects, and the pods in its ipBlocks.
+//   - Ports resolve as in NetworkPolicy: the protocol defaults to TCP, a
+//     named port is a container port of the destination with that name and
+//     protocol, and endPort makes a range.
+type intent struct {
+	namespace string
+	governed  labels.Selector
+	tiers     []intentTier
+	dns       *intentPeer
+	// nsLabels gives the labels a namespaceSelector sees on a namespace.
+	nsLabels func(namespace string) labels.Set
+}
+
+// intentTier is a tier, its selectors parsed.
+type intentTier struct {
+	name     string
+	pods     labels.Selector
+	ports    []tierwallv1alpha1.Port
+	from     []intentPeer
+	fromTier []string
+	egress   []intentEgress
+}
+
+// intentEgress is an egressTo entry of a tier.
+type intentEgress struct {
+	to    intentPeer
+	ports []tierwallv1alpha1.Port
+}
+
+// intentPeer is a set of pods: by namespace (name or selector) and pod
+// selector, or by address.
+type intentPeer struct {
+	// namespace, when set, is the only namespace the peer matches;
+	// otherwise namespaces selects them; both nil means the app's namespace.
+	namespace  string
+	namespaces labels.Selector
+	// pods selects pods in the matching namespaces; nil means all.
+	pods labels.Selector
+	// blocks, when set, make this an address peer.
+	blocks []tierwallv1alpha1.IPBlock
+}
+
+// newIntent reads app's spec. nsLabels gives the labels of a namespace, as
+// namespaceSelectors see them.
+func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.Set) (*intent, error) {
+	in := &intent{namespace: app.Namespace, governed: labels.Everything(), nsLabels: nsLabels}
+	var err error
+	if app.Spec.PodSelector != nil {
+		if in.governed, err = selector(app.Spec.PodSelector, "spec.podSelector"); err != nil {
+			return nil, err
+		}
+	}
+	if namespace, pods, enabled := app.Spec.DNSPeer(); enabled {
+		s, err := selector(&pods, "spec.dns.podSelector")
+		if err != nil {
+			return nil, err
+		}
+		in.dns = &intentPeer{namespace: namespace, pods: s}
+	}
+	for i := range app.Spec.Tiers {
+		t := &app.Spec.Tiers[i]
+		path := fmt.Sprintf("spec.tiers[%d]", i)
+		it := intentTier{name: t.Name, ports: t.Ports}
+		if it.pods, err = selector(&t.PodSelector, path+".podSelector"); err != nil {
+			return nil, err
+		}
+		for j, p := range t.AllowFrom {
+			peerPath := fmt.Sprintf("%s.allowFrom[%d]", path, j)
+			switch {
+			case p.Tier != "":
+				it.fromTier = append(it.fromTier, p.Tier)
+			case p.IngressController != "":
+				c := app.Spec.IngressControllerNamed(p.IngressController)
+				if c == nil {
+					return nil, fmt.Errorf("%s: no ingress controller %q", peerPath, p.IngressController)
+				}
+				if c.Namespace != "" {
+					peer := intentPeer{namespace: c.Namespace}
+					if c.PodSelector != nil {
+						if peer.pods, err = selector(c.PodSelector, peerPath+" (ingress controller's podSelector)"); err != nil {
+							return nil, err
+						}
+					}
+					it.from = append(it.from, peer)
+				}
+				if len(c.IPBlocks) > 0 {
+					it.from = append(it.from, intentPeer{blocks: c.IPBlocks})
+				}
+			default:
+				peer, err := rawPeer(p.NamespaceSelector, p.PodSelector, p.IPBlock, peerPath)
+				if err != nil {
+					return nil, err
+				}
+				it.from = append(it.from, peer)
+			}
+		}
+		for j, e := range t.EgressTo {
+			peer, err := rawPeer(e.NamespaceSelector, e.PodSelector, e.IPBlock, fmt.Sprintf("%s.egressTo[%d]", path, j))
+			if err != nil {
+				return nil, err
+			}
+			it.egress = append(it.egress, intentEgress{to: peer, ports: e.Ports})
+		}
+		in.tiers = append(in.tiers, it)
+	}
+	return in, nil
+}
+
+func selector(s *metav1.LabelSelector, path string) (labels.Selector, error) {
+	sel, err := metav1.LabelSelectorAsSelector(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return sel, nil
+}
+
+// rawPeer reads a peer given by selectors or an ipBlock.
+func rawPeer(namespaces, pods *metav1.LabelSelector, block *tierwallv1alpha1.IPBlock, path string) (intentPeer, error) {
+	var p intentPeer
+	var err error
+	switch {
+	case block != nil:
+		p.blocks = []tierwallv1alpha1.IPBlock{*block}
+		return p, nil
+	case namespaces == nil && pods == nil:
+		return p, fmt.Errorf("%s: the peer sets nothing", path)
+	}
+	if namespaces != nil {
+		if p.namespaces, err = selector(namespaces, path+".namespaceSelector"); err != nil {
+			return p, err
+		}
+	}
+	if pods != nil {
+		if p.pods, err = selector(pods, path+".podSelector"); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// governs says whether the AppIsolation governs p.
+func (in *intent) governs(p *corev1.Pod) bool {
+	return p.Namespace == in.namespace && in.governed.Matches(labels.Set(p.Labels))
+}
+
+// tiersOf returns the tiers p is in.
+func (in *intent) tiersOf(p *corev1.Pod) []*intentTier {
+	if !in.governs(p) {
+		return nil
+	}
+	var out []*intentTier
+	for i := range in.tiers {
+		if in.tiers[i].pods.Matches(labels.Set(p.Labels)) {
+			out = append(out, &in.tiers[i])
+		}
+	}
+	return out
+}
+
+// ingress says whether the AppIsolation declares that dst, a governed pod,
+// accepts the connection from src.
+func (in *intent) ingress(src, dst *corev1.Pod, port int32, protocol corev1.Protocol) bool {
+	srcTiers := in.tiersOf(src)
+	for _, t := range in.tiersOf(dst) {
+		if !portDeclared(t.ports, dst, port, protocol) {
+			continue
+		}
+		for _, name := range t.fromTier {
+			if slices.ContainsFunc(srcTiers, func(s *intentTier) bool { return s.name == name }) {
+				return true
+			}
+		}
+		for i := range t.from {
+			if in.matches(&t.from[i], src) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// egress says whether the AppIsolation declares that src, a governed pod,
+// may open the connection to dst.
+func (in *intent) egress(src, dst *corev1.Pod, port int32, protocol corev1.Protocol) bool {
+	if in.dns != nil && in.matches(in.dns, dst) && port == tierwallv1alpha1.DNSPort &&
+		(protocol == corev1.ProtocolUDP || protocol == corev1.ProtocolTCP) {
+		return true
+	}
+	dstTiers := in.tiersOf(dst)
+	for _, t := range in.tiersOf(src) {
+		// A tier that lists t in allowFrom: t's pods may connect to its ports.
+		for _, d := range dstTiers {
+			if slices.Contains(d.fromTier, t.name) && portDeclared(d.ports, dst, port, protocol) {
+				return true
+			}
+		}
+		for i := range t.egress {
+			if in.matches(&t.egress[i].to, dst) && portDeclared(t.egress[i].ports, dst, port, protocol) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matches says whether the peer matches pod p.
+func (in *intent) matches(peer *intentPeer, p *corev1.Pod) bool {
+	if len(peer.blocks) > 0 {
+		return slices.ContainsFunc(peer.blocks, func(b tierwallv1alpha1.IPBlock) bool { return inBlock(b, p) })
+	}
+	switch {
+	case peer.namespace != "":
+		if p.Namespace != peer.namespace {
+			return false
+		}
+	case peer.namespaces != nil:
+		if !peer.namespaces.Matches(in.nsLabels(p.Namespace)) {
+			return false
+		}
+	default:
+		if p.Namespace != in.namespace {
+			return false
+		}
+	}
+	return peer.pods == nil || peer.pods.Matches(labels.Set(p.Labels))
+}
+
+// inBlock says whether an IP of p is inside b's CIDR and outside its
+// exceptions. An unparsable CIDR contains nothing.
+func inBlock(b tierwallv1alpha1.IPBlock, p *corev1.Pod) bool {
+	cidr, err := netip.ParsePrefix(b.CIDR)
+	if err != nil {
+		return false
+	}
+	ips := []string{p.Status.PodIP}
+	for _, ip := range p.Status.PodIPs {
+		ips = append(ips, ip.IP)
+	}
+	for _, s := range ips {
+		ip, err := netip.ParseAddr(s)
+		if err != nil || !cidr.Contains(ip.Unmap()) {
+			continue
+		}
+		excepted := slices.ContainsFunc(b.Except, func(e string) bool {
+			except, err := netip.ParsePrefix(e)
+			return err == nil && except.Contains(ip.Unmap())
+		})
+		if !excepted {
+			return true
+		}
+	}
+	return false
+}
+
+// portDeclared says whether ports include the destination's port and
+// protocol; no ports means every port.
+func portDeclared(ports []tierwallv1alpha1.Port, dst *corev1.Pod, port int32, protocol corev1.Protocol) bool {
+	if len(ports) == 0 {
+		return true
+	}
+	for _, p := range ports {
+		if corev1.Protocol(p.EffectiveProtocol()) != protocol {
+			continue
+		}
+		switch {
+		case p.Port.Type == intstr.String:
+			if slices.ContainsFunc(containerPorts(dst), func(cp corev1.ContainerPort) bool {
+				return cp.Name == p.Port.StrVal && cp.ContainerPort == port && cmp.Or(cp.Protocol, corev1.ProtocolTCP) == protocol
+			}) {
+				return true
+			}
+		case p.EndPort != nil:
+			if port >= p.Port.IntVal && port <= *p.EndPort {
+				return true
+			}
+		case p.Port.IntVal == port:
+			return true
+		}
+	}
+	return false
+}
+
+// containerPorts are the ports a named port can resolve to: those of the
+// containers and of the restartable (sidecar) init containers.
+func containerPorts(p *corev1.Pod) []corev1.ContainerPort {
+	var out []corev1.ContainerPort
+	for _, c := range p.Spec.Containers {
+		out = append(out, c.Ports...)
+	}
+	for _, c := range p.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			out = append(out, c.Ports...)
+		}
+	}
+	return out
+}
