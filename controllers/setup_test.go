@@ -106,7 +106,6 @@ func TestLabelSetsAreForgotten(t *testing.T) {
 		t.Fatalf("%d label sets held with 100 new ones in use, want at least %d", got, before+100)
 	}
 	runtime.KeepAlive(held)
-	held = nil
 	// Cleanups run after a collection finds the sets unreachable; poll.
 	for range 100 {
 		runtime.GC()

@@ -24,9 +24,9 @@ import (
 )
 
 var (
-	k8s    client.Client
+	k8s     client.Client
 	testEnv *envtest.Environment
-	cancel context.CancelFunc
+	cancel  context.CancelFunc
 )
 
 func TestIsolation(t *testing.T) {

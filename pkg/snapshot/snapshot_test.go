@@ -59,6 +59,9 @@ func TestInForceAndReconciled(t *testing.T) {
 	if !allowed(t, snap, reconciled, "wordpress", "mysql-0", 3306) {
 		t.Error("reconciled, wordpress cannot reach mysql-0")
 	}
+	if !allowed(t, snap, reconciled, "traefik", "wordpress", 80) {
+		t.Error("reconciled, traefik cannot reach wordpress")
+	}
 
 	// A pod added by the test is evaluated too: a second WordPress replica.
 	replica := *snap.Pods[slices.IndexFunc(snap.Pods, func(p corev1.Pod) bool { return p.Name == "wordpress" })].DeepCopy()
@@ -93,9 +96,9 @@ func TestFromFilesErrors(t *testing.T) {
 		want []string
 	}{
 		{
-			name: "an AppIsolation admission refuses, at its line",
+			name:  "an AppIsolation admission refuses, at its line",
 			files: map[string]string{"apps/web.yaml": "# web\napiVersion: tierwall.dev/v1alpha1\nkind: AppIsolation\nmetadata:\n  name: web\n  namespace: dev\nspec:\n  tiers: []\n"},
-			want: []string{"/apps/web.yaml:8: AppIsolation dev/web is invalid: spec.tiers: "},
+			want:  []string{"/apps/web.yaml:8: AppIsolation dev/web is invalid: spec.tiers: "},
 		},
 		{
 			name:  "a document without a kind",
@@ -169,7 +172,7 @@ func TestFromCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var objs []client.Object
+	objs := make([]client.Object, 0, len(files.Namespaces)+len(files.Pods)+len(policies)+2)
 	for i := range files.Namespaces {
 		objs = append(objs, &files.Namespaces[i])
 	}
