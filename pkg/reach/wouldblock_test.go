@@ -22,8 +22,8 @@ func seed(t *testing.T) *input.Objects {
 	r := input.NewReader(input.Options{Kinds: []string{input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation}})
 	for _, name := range []string{
 		"../../config/samples/tierwall_v1alpha1_appisolation.yaml",
-		"../cli/testdata/wordpress-pods.yaml",
-		"../cli/testdata/wordpress-handwritten-policies.yaml",
+		"../../internal/cli/testdata/wordpress-pods.yaml",
+		"../../internal/cli/testdata/wordpress-handwritten-policies.yaml",
 	} {
 		data, err := os.ReadFile(name)
 		if err != nil {
