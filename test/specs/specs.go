@@ -452,9 +452,11 @@ var Rejections = []Case{
 		Want: []string{"spec.tiers[1].allowFrom[0].ports", "should have at least 1 items"},
 	},
 	{
-		Name:  "an allowFrom entry with port 0",
-		Tweak: func(app *tierwallv1alpha1.AppIsolation) { Database(app).AllowFrom[0].Ports = []tierwallv1alpha1.Port{NumericPort(0)} },
-		Want:  []string{"spec.tiers[1].allowFrom[0].ports[0].port", "port must be a number from 1 to 65535"},
+		Name: "an allowFrom entry with port 0",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			Database(app).AllowFrom[0].Ports = []tierwallv1alpha1.Port{NumericPort(0)}
+		},
+		Want: []string{"spec.tiers[1].allowFrom[0].ports[0].port", "port must be a number from 1 to 65535"},
 	},
 	{
 		Name: "policyTypes: []",
