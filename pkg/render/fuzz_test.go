@@ -235,7 +235,15 @@ func generate(data []byte) *generated {
 		spec.Tiers = append(spec.Tiers, g.tier(s, spec, name, tiers, controllers))
 	}
 
-	switch s.intn(4) {
+	dns := s.intn(4)
+	if dns >= 2 && !spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+		if s.rarely() {
+			g.refuse("dns without Egress in policyTypes")
+		} else {
+			dns = 0
+		}
+	}
+	switch dns {
 	case 2:
 		spec.DNS = &tierwallv1alpha1.DNS{Disabled: true}
 		if s.rarely() {
@@ -249,13 +257,6 @@ func generate(data []byte) *generated {
 		}
 		if s.intn(2) == 0 {
 			spec.DNS.PodSelector = g.selector(s)
-		}
-	}
-	if spec.DNS != nil && !spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
-		if s.rarely() {
-			g.refuse("dns without Egress in policyTypes")
-		} else {
-			spec.DNS = nil
 		}
 	}
 	return g
