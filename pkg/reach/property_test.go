@@ -181,8 +181,9 @@ func newWorld(r *rand.Rand) *world {
 
 // randomPorts returns up to two distinct port choices.
 func randomPorts(r *rand.Rand) []tierwallv1alpha1.Port {
-	var out []tierwallv1alpha1.Port
-	for _, j := range r.Perm(len(portChoices))[:r.IntN(3)] {
+	picked := r.Perm(len(portChoices))[:r.IntN(3)]
+	out := make([]tierwallv1alpha1.Port, 0, len(picked))
+	for _, j := range picked {
 		out = append(out, portChoices[j])
 	}
 	return out
