@@ -14,8 +14,8 @@ import (
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/input"
-	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/internal/scheme"
+	"github.com/tierwall/tierwall/pkg/reach"
 )
 
 // listPageSize is how many objects one list request of a live cluster
