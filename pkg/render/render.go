@@ -41,7 +41,9 @@ func TierName(app, tier string) string { return app + "-tier-" + tier }
 //
 // A NetworkPolicy that allows egress also isolates egress, so each tier
 // policy carries every egress its pods are allowed, DNS included; the DNS
-// policy covers the governed pods that are in no tier.
+// policy covers the governed pods that are in no tier. Every policy lists
+// only the directions of spec.policyTypes: with Ingress only, there is no
+// DNS policy and no egress rule, and the governed pods' egress stays open.
 //
 // An error means the spec cannot be rendered whatever the cluster holds (an
 // invalid label selector, a reference to an unknown tier): retrying will not
