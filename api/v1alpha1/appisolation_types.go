@@ -21,6 +21,18 @@ const (
 	ModeDryRun Mode = "DryRun"
 )
 
+// PolicyType is a direction of traffic an AppIsolation isolates, as in
+// NetworkPolicy's policyTypes.
+// +kubebuilder:validation:Enum=Ingress;Egress
+type PolicyType string
+
+const (
+	// PolicyTypeIngress isolates the traffic the governed pods accept.
+	PolicyTypeIngress PolicyType = "Ingress"
+	// PolicyTypeEgress isolates the traffic the governed pods open.
+	PolicyTypeEgress PolicyType = "Egress"
+)
+
 // Protocol is a transport protocol a NetworkPolicy port can name.
 // +kubebuilder:validation:Enum=TCP;UDP;SCTP
 type Protocol string
@@ -28,6 +40,10 @@ type Protocol string
 // AppIsolationSpec declares the tiers of an application and who may reach them.
 // +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.tier) || self.tiers.exists(u, u.name == p.tier)))",message="every allowFrom[].tier must be the name of a tier declared in spec.tiers",fieldPath=".tiers",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.ingressController) || (has(self.ingressControllers) && self.ingressControllers.exists(c, c.name == p.ingressController))))",message="every allowFrom[].ingressController must be the name of an entry of spec.ingressControllers",fieldPath=".tiers",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.policyTypes) || 'Egress' in self.policyTypes || !has(self.tiers) || self.tiers.all(t, !has(t.egressTo) || size(t.egressTo) == 0)",message="egressTo has no effect when spec.policyTypes does not include Egress: the governed pods' egress is not isolated",fieldPath=".tiers",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.policyTypes) || 'Egress' in self.policyTypes || !has(self.dns)",message="dns has no effect when spec.policyTypes does not include Egress: the governed pods may query any DNS server",fieldPath=".dns",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.policyTypes) || 'Ingress' in self.policyTypes || !has(self.ingressControllers) || size(self.ingressControllers) == 0",message="ingressControllers has no effect when spec.policyTypes does not include Ingress: the governed pods' ingress is not isolated",fieldPath=".ingressControllers",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.policyTypes) || 'Ingress' in self.policyTypes || !has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, has(p.tier)))",message="allowFrom may only name tiers when spec.policyTypes does not include Ingress: a tier peer allows the other tier's egress, any other peer would only allow ingress, which is not isolated",fieldPath=".tiers",reason=FieldValueForbidden
 type AppIsolationSpec struct {
 	// Mode is Enforce (the default) to apply the rendered NetworkPolicies, or
 	// DryRun to only report what would be applied. Switching to DryRun
@@ -44,6 +60,21 @@ type AppIsolationSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || [0, 1, 2, 3].all(i, i >= size(self.matchExpressions) || (size(self.matchExpressions[i].key) <= 317 && size(self.matchExpressions[i].operator) <= 12 && (!has(self.matchExpressions[i].values) || (size(self.matchExpressions[i].values) <= 16 && [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(j, j >= size(self.matchExpressions[i].values) || size(self.matchExpressions[i].values[j]) <= 63)))))",message="every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters",fieldPath=".matchExpressions",reason=FieldValueInvalid
 	// +optional
 	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+
+	// PolicyTypes are the directions the AppIsolation isolates, as in
+	// NetworkPolicy: [Ingress, Egress] (the default) denies the governed
+	// pods every connection in or out that the tiers do not allow.
+	// [Ingress] leaves their egress untouched (no DNS policy, no egress
+	// rules), so dns and egressTo are refused; [Egress] leaves their ingress
+	// untouched, so ingressControllers and allowFrom peers other than tiers
+	// are refused (a tier peer still allows the other tier's egress, on the
+	// ports of the entry).
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=2
+	// +kubebuilder:default={Ingress,Egress}
+	// +optional
+	PolicyTypes []PolicyType `json:"policyTypes,omitempty"`
 
 	// IngressControllers are the entry points from outside the namespace that
 	// tiers may accept traffic from, such as Traefik or ingress-nginx.
@@ -106,7 +137,7 @@ type IngressController struct {
 
 // Tier is a group of governed pods that accepts traffic on its ports from the
 // peers it lists.
-// +kubebuilder:validation:XValidation:rule="!has(self.allowFrom) || size(self.allowFrom) == 0 || (has(self.ports) && size(self.ports) > 0)",message="ports is required when allowFrom is set: list the ports the tier's pods listen on",fieldPath=".ports",reason=FieldValueRequired
+// +kubebuilder:validation:XValidation:rule="!has(self.allowFrom) || self.allowFrom.all(p, has(p.ports)) || (has(self.ports) && size(self.ports) > 0)",message="ports is required when an allowFrom entry has no ports of its own: list the ports the tier's pods listen on, or set ports on every allowFrom entry",fieldPath=".ports",reason=FieldValueRequired
 type Tier struct {
 	// Name identifies the tier; it is part of the generated policy names. It
 	// is a DNS label of at most 40 characters.
@@ -129,8 +160,8 @@ type Tier struct {
 	// +optional
 	Ports []Port `json:"ports,omitempty"`
 
-	// AllowFrom lists who may connect to the tier's ports. Omitted, nothing
-	// may.
+	// AllowFrom lists who may connect to the tier's ports, or to the ports
+	// an entry lists itself. Omitted, nothing may.
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
 	// +optional
@@ -204,6 +235,16 @@ type Peer struct {
 	// IPBlock selects addresses, meant for sources outside the cluster.
 	// +optional
 	IPBlock *IPBlock `json:"ipBlock,omitempty"`
+
+	// Ports, when set, are the ports this peer may connect to, instead of
+	// the tier's ports: LMTP only from the MTA tier on a mail server that
+	// accepts SMTP from anywhere, say. A tier peer's egress to this tier
+	// follows them too.
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Ports []Port `json:"ports,omitempty"`
 }
 
 // EgressRule is a destination outside the application that a tier may

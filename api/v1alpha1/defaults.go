@@ -1,6 +1,10 @@
 package v1alpha1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // Defaults of the spec, decided here once for the renderer, the graph and
 // the status.
@@ -38,12 +42,27 @@ func (s *AppIsolationSpec) IngressControllerNamed(name string) *IngressControlle
 	return nil
 }
 
+// Isolates tells whether the AppIsolation isolates direction t. An empty
+// spec.policyTypes, as the API server never stores it, means both.
+func (s *AppIsolationSpec) Isolates(t PolicyType) bool {
+	return len(s.PolicyTypes) == 0 || slices.Contains(s.PolicyTypes, t)
+}
+
+// PeerPorts returns the ports peer may connect to on tier t: the peer's own
+// ports when it lists some, else the tier's.
+func (t *Tier) PeerPorts(peer *Peer) []Port {
+	if len(peer.Ports) > 0 {
+		return peer.Ports
+	}
+	return t.Ports
+}
+
 // DNSPeer returns the namespace and pod selector of the DNS servers the
 // governed pods may query, defaults applied, and false when DNS is
-// disabled.
+// disabled or egress is not isolated (the pods may then query any server).
 func (s *AppIsolationSpec) DNSPeer() (namespace string, pods metav1.LabelSelector, enabled bool) {
 	dns := s.DNS
-	if dns != nil && dns.Disabled {
+	if (dns != nil && dns.Disabled) || !s.Isolates(PolicyTypeEgress) {
 		return "", metav1.LabelSelector{}, false
 	}
 	namespace, pods = DefaultDNSNamespace, metav1.LabelSelector{MatchLabels: map[string]string{DefaultDNSLabelKey: DefaultDNSLabelValue}}

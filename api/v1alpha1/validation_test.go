@@ -186,6 +186,21 @@ var _ = Describe("AppIsolation admission", func() {
 			func(app *tierwallv1alpha1.AppIsolation) {
 				app.Spec.DNS = &tierwallv1alpha1.DNS{Namespace: "dns", PodSelector: specs.Selector("app", "unbound")}
 			}),
+		Entry("the mail sample: a tier without ports whose every allowFrom entry lists its own",
+			func(app *tierwallv1alpha1.AppIsolation) {
+				mail, err := fixtures.Mail(app.Namespace)
+				Expect(err).NotTo(HaveOccurred())
+				app.Spec = mail.Spec
+			}),
+		Entry("policyTypes [Ingress]",
+			specs.SetPolicyTypes(tierwallv1alpha1.PolicyTypeIngress)),
+		Entry("policyTypes [Egress], with tier peers on ports of their own",
+			func(app *tierwallv1alpha1.AppIsolation) {
+				specs.SetPolicyTypes(tierwallv1alpha1.PolicyTypeEgress)(app)
+				app.Spec.IngressControllers = nil
+				specs.Frontend(app).AllowFrom = nil
+				specs.Database(app).AllowFrom[0].Ports = []tierwallv1alpha1.Port{specs.NumericPort(3306)}
+			}),
 		Entry("DryRun mode",
 			func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Mode = tierwallv1alpha1.ModeDryRun }),
 		Entry("a raw peer with only a namespaceSelector",

@@ -92,6 +92,11 @@ func (in *AppIsolationSpec) DeepCopyInto(out *AppIsolationSpec) {
 		*out = new(v1.LabelSelector)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.PolicyTypes != nil {
+		in, out := &in.PolicyTypes, &out.PolicyTypes
+		*out = make([]PolicyType, len(*in))
+		copy(*out, *in)
+	}
 	if in.IngressControllers != nil {
 		in, out := &in.IngressControllers, &out.IngressControllers
 		*out = make([]IngressController, len(*in))
@@ -296,6 +301,13 @@ func (in *Peer) DeepCopyInto(out *Peer) {
 		in, out := &in.IPBlock, &out.IPBlock
 		*out = new(IPBlock)
 		(*in).DeepCopyInto(*out)
+	}
+	if in.Ports != nil {
+		in, out := &in.Ports, &out.Ports
+		*out = make([]Port, len(*in))
+		for i := range *in {
+			(*in)[i].DeepCopyInto(&(*out)[i])
+		}
 	}
 }
 

@@ -63,7 +63,8 @@ func TestAdmit(t *testing.T) {
 			"unknown": true,
 		}),
 		wantSpec: map[string]any{
-			"mode": "Enforce",
+			"mode":        "Enforce",
+			"policyTypes": []any{"Ingress", "Egress"},
 			"tiers": []any{webTier(map[string]any{
 				"ports":     []any{map[string]any{"port": int64(80), "protocol": "TCP"}},
 				"allowFrom": []any{map[string]any{"ipBlock": map[string]any{"cidr": "10.0.0.0/8"}}},
@@ -79,7 +80,7 @@ func TestAdmit(t *testing.T) {
 			"allowFrom": []any{map[string]any{"ipBlock": map[string]any{"cidr": "10.0.0.0/8"}}},
 		})}}),
 		want: []string{"spec.tiers[0].ports: Required value: " +
-			"ports is required when allowFrom is set: list the ports the tier's pods listen on"},
+			"ports is required when an allowFrom entry has no ports of its own: list the ports the tier's pods listen on, or set ports on every allowFrom entry"},
 	}, {
 		name: "metadata is validated too, and a missing field blocks the CEL rules",
 		obj: func() *unstructured.Unstructured {

@@ -22,6 +22,8 @@ const (
 	sample      = "../../config/samples/tierwall_v1alpha1_appisolation.yaml"
 	pods        = "testdata/wordpress-pods.yaml"
 	handwritten = "testdata/wordpress-handwritten-policies.yaml"
+	mailSample  = "../../config/samples/tierwall_v1alpha1_appisolation_mail.yaml"
+	mailPods    = "testdata/mail-pods.yaml"
 )
 
 // run runs the command line as main does, with stdin.
@@ -85,6 +87,9 @@ func TestRunGolden(t *testing.T) {
 		{"explain a flow as JSON", []string{"reach", "-f", sample, "-f", pods, "--explain", "--from", "dev-wordpress/mysql-0", "--to", "dev-wordpress/wordpress:80", "-o", "json"}, "", "explain-denied.json"},
 		{"graph mermaid", []string{"graph", "-f", sample}, "", "wordpress-graph.mmd"},
 		{"graph dot", []string{"graph", "-f", sample, "-o", "dot"}, "", "wordpress-graph.dot"},
+		{"render the mail sample", []string{"render", "-f", mailSample}, "", "mail-policies.yaml"},
+		{"reach of the mail sample", []string{"reach", "-f", mailSample, "-f", mailPods}, "", "mail-reach.txt"},
+		{"graph the mail sample", []string{"graph", "-f", mailSample}, "", "mail-graph.mmd"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -417,6 +422,12 @@ func TestDocsShowRealOutput(t *testing.T) {
 	} {
 		if !strings.Contains(doc, readFile(t, filepath.Join("testdata", name))) {
 			t.Errorf("docs/cli.md does not show testdata/%s as it is: update the docs", name)
+		}
+	}
+	readme := readFile(t, filepath.Join("..", "..", "README.md"))
+	for _, name := range []string{"wordpress-graph.mmd", "mail-graph.mmd", "mail-reach.txt"} {
+		if !strings.Contains(readme, readFile(t, filepath.Join("testdata", name))) {
+			t.Errorf("README.md does not show testdata/%s as it is: update it", name)
 		}
 	}
 	// The JSON lines quoted in the docs are lines of the real output.

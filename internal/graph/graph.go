@@ -5,7 +5,10 @@
 // committed next to the AppIsolation it describes and diffed in review.
 //
 // Arrows point from the side that opens the connection to the side that
-// accepts it, and are labelled with the destination ports.
+// accepts it, and are labelled with the destination ports: an allowFrom
+// entry's own ports, or its tier's. An AppIsolation that isolates one
+// direction only says so in its cluster's label; the other direction is
+// open, and not drawn.
 package graph
 
 import (
@@ -78,8 +81,18 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 	var ingress, others []Node
 	for _, app := range apps {
 		cluster := Cluster{ID: b.id("app_"+app.Name, false), Label: "AppIsolation " + app.Namespace + "/" + app.Name}
+		var notes []string
 		if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {
-			cluster.Label += " (DryRun)"
+			notes = append(notes, "DryRun")
+		}
+		switch {
+		case !app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress):
+			notes = append(notes, "Ingress only")
+		case !app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress):
+			notes = append(notes, "Egress only")
+		}
+		if len(notes) > 0 {
+			cluster.Label += " (" + strings.Join(notes, ", ") + ")"
 		}
 		tierIDs := map[string]string{}
 		for _, t := range app.Spec.Tiers {
@@ -89,8 +102,9 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 		b.g.Clusters = append(b.g.Clusters, cluster)
 
 		for _, t := range app.Spec.Tiers {
-			to, ports := tierIDs[t.Name], portsLabel(t.Ports)
+			to := tierIDs[t.Name]
 			for _, peer := range t.AllowFrom {
+				ports := portsLabel(t.PeerPorts(&peer))
 				switch {
 				case peer.Tier != "":
 					if from, ok := tierIDs[peer.Tier]; ok {

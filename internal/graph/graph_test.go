@@ -22,7 +22,18 @@ func appFrom(t *testing.T, doc string) *tierwallv1alpha1.AppIsolation {
 
 func sample(t *testing.T) *tierwallv1alpha1.AppIsolation {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", "tierwall_v1alpha1_appisolation.yaml"))
+	return sampleFile(t, "tierwall_v1alpha1_appisolation.yaml")
+}
+
+// mailSample is the mail server sample: ports per allowFrom entry.
+func mailSample(t *testing.T) *tierwallv1alpha1.AppIsolation {
+	t.Helper()
+	return sampleFile(t, "tierwall_v1alpha1_appisolation_mail.yaml")
+}
+
+func sampleFile(t *testing.T, name string) *tierwallv1alpha1.AppIsolation {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +240,55 @@ spec:
 			skipsDOT: true,
 		},
 		{
+			name: "ports per allowFrom entry label their own edges; one-direction apps say so and draw that direction only",
+			apps: []*tierwallv1alpha1.AppIsolation{mailSample(t), appFrom(t, `
+metadata: {name: blog, namespace: web}
+spec:
+  policyTypes: [Ingress]
+  tiers:
+  - name: web
+    podSelector: {matchLabels: {tier: web}}
+    ports: [{port: 80}]
+    allowFrom: [{ipBlock: {cidr: 0.0.0.0/0}}, {tier: web, ports: [{port: 7946}, {port: 7946, protocol: UDP}]}]
+`), appFrom(t, `
+metadata: {name: jobs, namespace: web}
+spec:
+  policyTypes: [Egress]
+  mode: DryRun
+  tiers:
+  - name: worker
+    podSelector: {matchLabels: {tier: worker}}
+    egressTo: [{ipBlock: {cidr: 203.0.113.0/24}, ports: [{port: 443}]}]
+`)},
+			mermaid: `flowchart LR
+  subgraph app_mail["AppIsolation mail/mail"]
+    mail_mailserver["mailserver"]
+    mail_mta["mta"]
+  end
+  subgraph app_blog["AppIsolation web/blog (Ingress only)"]
+    blog_web["web"]
+  end
+  subgraph app_jobs["AppIsolation web/jobs (DryRun, Egress only)"]
+    jobs_worker["worker"]
+  end
+  peer1{{"0.0.0.0/0"}}
+  peer2{{"::/0"}}
+  dns{{"DNS<br/>kube-system: k8s-app=kube-dns"}}
+  peer3{{"203.0.113.0/24"}}
+  peer1 -->|"25/TCP, 587/TCP, 993/TCP"| mail_mailserver
+  peer2 -->|"25/TCP, 587/TCP, 993/TCP"| mail_mailserver
+  mail_mta -->|"24/TCP"| mail_mailserver
+  mail_mta -->|"25/TCP"| peer1
+  mail_mta -->|"25/TCP"| peer2
+  app_mail -->|"53/UDP, 53/TCP"| dns
+  peer1 -->|"80/TCP"| blog_web
+  blog_web -->|"7946/TCP, 7946/UDP"| blog_web
+  jobs_worker -->|"443/TCP"| peer3
+  app_jobs -->|"53/UDP, 53/TCP"| dns
+`,
+			skipsDOT: true,
+		},
+		{
 			name: "labels are escaped",
 			apps: []*tierwallv1alpha1.AppIsolation{odd},
 			mermaid: `flowchart LR
@@ -286,6 +346,18 @@ func TestSentences(t *testing.T) {
 			want: []string{
 				"kube-system/traefik -> tier frontend on 80/TCP",
 				"tier frontend -> tier database on 3306/TCP",
+				"every governed pod -> DNS (kube-system: k8s-app=kube-dns) on 53/UDP, 53/TCP",
+			},
+		},
+		{
+			name: "the mail sample: each allowFrom entry on its own ports",
+			app:  mailSample(t),
+			want: []string{
+				"0.0.0.0/0 -> tier mailserver on 25/TCP, 587/TCP, 993/TCP",
+				"::/0 -> tier mailserver on 25/TCP, 587/TCP, 993/TCP",
+				"tier mta -> tier mailserver on 24/TCP",
+				"tier mta -> 0.0.0.0/0 on 25/TCP",
+				"tier mta -> ::/0 on 25/TCP",
 				"every governed pod -> DNS (kube-system: k8s-app=kube-dns) on 53/UDP, 53/TCP",
 			},
 		},

@@ -27,7 +27,7 @@ import (
 // an oracle that reads the spec directly, not from the renderer; the
 // matcher IsolateExactly, with an oracle of its own, must agree.
 func TestRenderedPoliciesAllowExactlyTheDeclaredGraph(t *testing.T) {
-	for seed := range uint64(300) {
+	for seed := range uint64(500) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			w := newWorld(rand.New(rand.NewPCG(seed, 42)))
 			policies, err := render.Render(w.app)
@@ -109,7 +109,17 @@ func newWorld(r *rand.Rand) *world {
 		app.Spec.PodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "a"}}
 		governedLabels["app"] = "a"
 	}
-	for i := range r.IntN(3) {
+	app.Spec.PolicyTypes = [][]tierwallv1alpha1.PolicyType{
+		nil,
+		{tierwallv1alpha1.PolicyTypeIngress, tierwallv1alpha1.PolicyTypeEgress},
+		{tierwallv1alpha1.PolicyTypeIngress},
+		{tierwallv1alpha1.PolicyTypeEgress},
+	}[r.IntN(4)]
+	controllers := r.IntN(3)
+	if !app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) {
+		controllers = 0 // admission refuses them: they only allow ingress
+	}
+	for i := range controllers {
 		c := tierwallv1alpha1.IngressController{Name: fmt.Sprintf("ic%d", i), Namespace: fmt.Sprintf("ingress%d", i)}
 		if r.IntN(3) > 0 {
 			c.PodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"ic": fmt.Sprint(i)}}
@@ -119,24 +129,30 @@ func newWorld(r *rand.Rand) *world {
 	tiers := 1 + r.IntN(4)
 	for i := range tiers {
 		t := tierwallv1alpha1.Tier{Name: fmt.Sprintf("t%d", i), PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"tier": fmt.Sprint(i)}}}
-		for _, j := range r.Perm(len(portChoices))[:r.IntN(3)] {
-			t.Ports = append(t.Ports, portChoices[j])
-		}
-		if len(t.Ports) > 0 {
-			for j := range tiers {
-				if r.IntN(3) == 0 {
-					t.AllowFrom = append(t.AllowFrom, tierwallv1alpha1.Peer{Tier: fmt.Sprintf("t%d", j)})
+		t.Ports = randomPorts(r)
+		// A peer lists ports of its own sometimes, and always on a tier
+		// without ports.
+		withPorts := func(p tierwallv1alpha1.Peer) tierwallv1alpha1.Peer {
+			if len(t.Ports) == 0 || r.IntN(3) == 0 {
+				for len(p.Ports) == 0 {
+					p.Ports = randomPorts(r)
 				}
 			}
-			for _, c := range app.Spec.IngressControllers {
-				if r.IntN(2) == 0 {
-					t.AllowFrom = append(t.AllowFrom, tierwallv1alpha1.Peer{IngressController: c.Name})
-				}
+			return p
+		}
+		for j := range tiers {
+			if r.IntN(3) == 0 {
+				t.AllowFrom = append(t.AllowFrom, withPorts(tierwallv1alpha1.Peer{Tier: fmt.Sprintf("t%d", j)}))
+			}
+		}
+		for _, c := range app.Spec.IngressControllers {
+			if r.IntN(2) == 0 {
+				t.AllowFrom = append(t.AllowFrom, withPorts(tierwallv1alpha1.Peer{IngressController: c.Name}))
 			}
 		}
 		app.Spec.Tiers = append(app.Spec.Tiers, t)
 	}
-	if r.IntN(4) == 0 {
+	if r.IntN(4) == 0 && app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
 		app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true}
 	}
 
@@ -170,6 +186,16 @@ func newWorld(r *rand.Rand) *world {
 	return w
 }
 
+// randomPorts returns up to two distinct port choices.
+func randomPorts(r *rand.Rand) []tierwallv1alpha1.Port {
+	picked := r.Perm(len(portChoices))[:r.IntN(3)]
+	out := make([]tierwallv1alpha1.Port, 0, len(picked))
+	for _, j := range picked {
+		out = append(out, portChoices[j])
+	}
+	return out
+}
+
 func ports(p *corev1.Pod) []corev1.ContainerPort { return p.Spec.Containers[0].Ports }
 
 // governed says whether the AppIsolation governs p.
@@ -191,9 +217,9 @@ func (w *world) tiersOf(p *corev1.Pod) []*tierwallv1alpha1.Tier {
 	return out
 }
 
-// portDeclared says whether a tier's ports include the container port.
-func portDeclared(t *tierwallv1alpha1.Tier, cp corev1.ContainerPort) bool {
-	for _, p := range t.Ports {
+// portDeclared says whether ports include the container port.
+func portDeclared(ports []tierwallv1alpha1.Port, cp corev1.ContainerPort) bool {
+	for _, p := range ports {
 		protocol := corev1.Protocol(p.Protocol)
 		if protocol == "" {
 			protocol = corev1.ProtocolTCP
@@ -218,14 +244,18 @@ func (w *world) allowed(src, dst *corev1.Pod, cp corev1.ContainerPort) bool {
 	if !w.governed(src) && !w.governed(dst) {
 		return true // no policy selects either pod
 	}
-	// into a tier of dst, on its ports, from a peer it lists
+	// into a tier of dst, from a peer it lists, on that entry's ports: its
+	// own, or else the tier's
 	accepted := func(fromSource func(tierwallv1alpha1.Peer) bool) bool {
 		for _, t := range w.tiersOf(dst) {
-			if !portDeclared(t, cp) {
-				continue
-			}
-			if slices.ContainsFunc(t.AllowFrom, fromSource) {
-				return true
+			for _, peer := range t.AllowFrom {
+				ports := peer.Ports
+				if len(ports) == 0 {
+					ports = t.Ports
+				}
+				if fromSource(peer) && portDeclared(ports, cp) {
+					return true
+				}
 			}
 		}
 		return false
@@ -245,9 +275,14 @@ func (w *world) allowed(src, dst *corev1.Pod, cp corev1.ContainerPort) bool {
 	dnsQuery := (w.app.Spec.DNS == nil || !w.app.Spec.DNS.Disabled) &&
 		dst.Namespace == "kube-system" && dst.Labels["k8s-app"] == "kube-dns" && cp.ContainerPort == 53
 
-	egressOK := !w.governed(src) || dnsQuery || (w.governed(dst) && accepted(func(peer tierwallv1alpha1.Peer) bool {
-		return peer.Tier != "" && fromSrc(peer)
-	}))
-	ingressOK := !w.governed(dst) || accepted(fromSrc)
+	// a direction the AppIsolation does not isolate is open
+	isolates := func(d tierwallv1alpha1.PolicyType) bool {
+		return len(w.app.Spec.PolicyTypes) == 0 || slices.Contains(w.app.Spec.PolicyTypes, d)
+	}
+	egressOK := !w.governed(src) || !isolates(tierwallv1alpha1.PolicyTypeEgress) || dnsQuery ||
+		(w.governed(dst) && accepted(func(peer tierwallv1alpha1.Peer) bool {
+			return peer.Tier != "" && fromSrc(peer)
+		}))
+	ingressOK := !w.governed(dst) || !isolates(tierwallv1alpha1.PolicyTypeIngress) || accepted(fromSrc)
 	return egressOK && ingressOK
 }

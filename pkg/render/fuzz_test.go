@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,11 +61,12 @@ func checkRendered(t *testing.T, app *tierwallv1alpha1.AppIsolation, policies []
 	checkInvariants(t, app, policies)
 
 	wantCount := len(app.Spec.Tiers) + 2
-	if app.Spec.DNS != nil && app.Spec.DNS.Disabled {
+	if _, _, enabled := app.Spec.DNSPeer(); !enabled {
 		wantCount--
 	}
 	if len(policies) != wantCount {
-		t.Errorf("Render() returned %d policies, want %d: one per tier, DNS unless disabled, default-deny", len(policies), wantCount)
+		t.Errorf("Render() returned %d policies, want %d: one per tier, DNS unless disabled or egress not isolated, default-deny",
+			len(policies), wantCount)
 	}
 	names := sets.New[string]()
 	for _, p := range policies {
@@ -174,6 +176,13 @@ var (
 	namedPorts      = []string{"http", "mysql", "dns-tcp", "metrics", "a1", "h2c", "abcdefghijklmno"}
 	protocols       = []tierwallv1alpha1.Protocol{"", "TCP", "UDP", "SCTP"}
 	modes           = []tierwallv1alpha1.Mode{"", tierwallv1alpha1.ModeEnforce, tierwallv1alpha1.ModeDryRun}
+	policyTypes     = [][]tierwallv1alpha1.PolicyType{
+		nil,
+		{tierwallv1alpha1.PolicyTypeIngress, tierwallv1alpha1.PolicyTypeEgress},
+		{tierwallv1alpha1.PolicyTypeEgress, tierwallv1alpha1.PolicyTypeIngress},
+		{tierwallv1alpha1.PolicyTypeIngress},
+		{tierwallv1alpha1.PolicyTypeEgress},
+	}
 )
 
 // ipBlocks are CIDRs with candidate except entries inside them.
@@ -198,11 +207,19 @@ func generate(data []byte) *generated {
 	}}
 	spec := &g.app.Spec
 	spec.Mode = pick(s, modes)
+	spec.PolicyTypes = pick(s, policyTypes)
 	if s.intn(4) != 0 {
 		spec.PodSelector = g.selector(s)
 	}
 
 	controllers := pickDistinct(s, controllerNames, s.intn(len(controllerNames)))
+	if !spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) && len(controllers) > 0 {
+		if s.rarely() {
+			g.refuse("ingressControllers without Ingress in policyTypes")
+		} else {
+			controllers = nil
+		}
+	}
 	for _, name := range controllers {
 		spec.IngressControllers = append(spec.IngressControllers, g.ingressController(s, name))
 	}
@@ -215,10 +232,18 @@ func generate(data []byte) *generated {
 	}
 	tiers := pickDistinct(s, tierNames, tierCount)
 	for _, name := range tiers {
-		spec.Tiers = append(spec.Tiers, g.tier(s, name, tiers, controllers))
+		spec.Tiers = append(spec.Tiers, g.tier(s, spec, name, tiers, controllers))
 	}
 
-	switch s.intn(4) {
+	dns := s.intn(4)
+	if dns >= 2 && !spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+		if s.rarely() {
+			g.refuse("dns without Egress in policyTypes")
+		} else {
+			dns = 0
+		}
+	}
+	switch dns {
 	case 2:
 		spec.DNS = &tierwallv1alpha1.DNS{Disabled: true}
 		if s.rarely() {
@@ -261,22 +286,38 @@ func (g *generated) ingressController(s *source, name string) tierwallv1alpha1.I
 	return c
 }
 
-func (g *generated) tier(s *source, name string, tiers, controllers []string) tierwallv1alpha1.Tier {
+func (g *generated) tier(s *source, spec *tierwallv1alpha1.AppIsolationSpec, name string, tiers, controllers []string) tierwallv1alpha1.Tier {
 	t := tierwallv1alpha1.Tier{Name: name, PodSelector: *g.selector(s)}
 	for range s.intn(4) {
 		t.Ports = append(t.Ports, g.port(s))
 	}
 	for range s.intn(4) {
-		t.AllowFrom = append(t.AllowFrom, g.peer(s, tiers, controllers))
+		peer := g.peer(s, spec, tiers, controllers)
+		if s.intn(3) == 0 {
+			for range 1 + s.intn(2) {
+				peer.Ports = append(peer.Ports, g.port(s))
+			}
+		}
+		t.AllowFrom = append(t.AllowFrom, peer)
 	}
-	if len(t.AllowFrom) > 0 && len(t.Ports) == 0 {
+	if slices.ContainsFunc(t.AllowFrom, func(p tierwallv1alpha1.Peer) bool { return len(p.Ports) == 0 }) && len(t.Ports) == 0 {
 		if s.rarely() {
-			g.refuse("allowFrom without ports")
+			g.refuse("an allowFrom entry without ports on a tier without ports")
+			// It would render as a rule on every port.
+			g.failRender("an allowFrom entry without ports on a tier without ports")
 		} else {
 			t.Ports = append(t.Ports, g.port(s))
 		}
 	}
-	for range s.intn(3) {
+	egress := s.intn(3)
+	if egress > 0 && !spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+		if s.rarely() {
+			g.refuse("egressTo without Egress in policyTypes")
+		} else {
+			egress = 0
+		}
+	}
+	for range egress {
 		e := tierwallv1alpha1.EgressRule{}
 		if s.intn(2) == 0 {
 			e.IPBlock = g.ipBlock(s)
@@ -291,8 +332,16 @@ func (g *generated) tier(s *source, name string, tiers, controllers []string) ti
 	return t
 }
 
-func (g *generated) peer(s *source, tiers, controllers []string) tierwallv1alpha1.Peer {
-	switch kind := s.intn(6); {
+func (g *generated) peer(s *source, spec *tierwallv1alpha1.AppIsolationSpec, tiers, controllers []string) tierwallv1alpha1.Peer {
+	kind := s.intn(6)
+	if (kind == 2 && len(controllers) > 0 || kind == 3 || kind == 4) && !spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) {
+		if s.rarely() {
+			g.refuse("an allowFrom entry other than a tier without Ingress in policyTypes")
+		} else {
+			kind = 0
+		}
+	}
+	switch {
 	case kind == 2 && len(controllers) > 0:
 		if s.rarely() {
 			g.refuse("allowFrom names an unknown ingress controller")

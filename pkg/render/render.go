@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -40,7 +41,9 @@ func TierName(app, tier string) string { return app + "-tier-" + tier }
 //
 // A NetworkPolicy that allows egress also isolates egress, so each tier
 // policy carries every egress its pods are allowed, DNS included; the DNS
-// policy covers the governed pods that are in no tier.
+// policy covers the governed pods that are in no tier. Every policy lists
+// only the directions of spec.policyTypes: with Ingress only, there is no
+// DNS policy and no egress rule, and the governed pods' egress stays open.
 //
 // An error means the spec cannot be rendered whatever the cluster holds (an
 // invalid label selector, a reference to an unknown tier): retrying will not
@@ -64,7 +67,7 @@ func Render(app *tierwallv1alpha1.AppIsolation) ([]networkingv1.NetworkPolicy, e
 		policies = append(policies, p)
 	}
 	deny := r.policy(DefaultDenyName(app.Name), tierwallv1alpha1.RoleDefaultDeny, "", r.governed())
-	deny.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
+	deny.Spec.PolicyTypes = r.policyTypes()
 	return append(policies, deny), nil
 }
 
@@ -107,24 +110,38 @@ func OwnerReference(app *tierwallv1alpha1.AppIsolation) metav1.OwnerReference {
 	}
 }
 
-// tierPolicy allows a tier's ingress from its allowFrom peers on its ports,
-// and its egress to the tiers that allow it, to its egressTo and to DNS.
+// policyTypes are the directions the AppIsolation isolates, in
+// NetworkPolicy's order: Ingress, then Egress.
+func (r *renderer) policyTypes() []networkingv1.PolicyType {
+	var out []networkingv1.PolicyType
+	if r.app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) {
+		out = append(out, networkingv1.PolicyTypeIngress)
+	}
+	if r.app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+		out = append(out, networkingv1.PolicyTypeEgress)
+	}
+	return out
+}
+
+// tierPolicy allows a tier's ingress from its allowFrom peers on their
+// ports, and its egress to the tiers that allow it, to its egressTo and to
+// DNS, in the directions the AppIsolation isolates: a policy that lists a
+// direction isolates it, so it lists only those.
 func (r *renderer) tierPolicy(t *tierwallv1alpha1.Tier) networkingv1.NetworkPolicy {
 	p := r.policy(TierName(r.app.Name, t.Name), tierwallv1alpha1.RoleTier, t.Name, r.tierSelector(t))
-	p.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
-	if len(t.AllowFrom) > 0 {
-		rule := networkingv1.NetworkPolicyIngressRule{Ports: policyPorts(t.Ports)}
-		for _, peer := range t.AllowFrom {
-			rule.From = append(rule.From, r.ingressPeers(peer)...)
-		}
-		p.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{rule}
+	p.Spec.PolicyTypes = r.policyTypes()
+	if r.app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) {
+		p.Spec.Ingress = r.ingressRules(t)
+	}
+	if !r.app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+		return p
 	}
 	for i := range r.app.Spec.Tiers {
 		dest := &r.app.Spec.Tiers[i]
-		if allowsTier(dest, t.Name) {
+		if ports, ok := portsFrom(dest, t.Name); ok {
 			p.Spec.Egress = append(p.Spec.Egress, networkingv1.NetworkPolicyEgressRule{
 				To:    []networkingv1.NetworkPolicyPeer{{PodSelector: ptr.To(r.tierSelector(dest))}},
-				Ports: policyPorts(dest.Ports),
+				Ports: ports,
 			})
 		}
 	}
@@ -140,14 +157,61 @@ func (r *renderer) tierPolicy(t *tierwallv1alpha1.Tier) networkingv1.NetworkPoli
 	return p
 }
 
-// allowsTier tells whether dest lists the tier named source in allowFrom.
-func allowsTier(dest *tierwallv1alpha1.Tier, source string) bool {
-	for _, peer := range dest.AllowFrom {
-		if peer.Tier == source {
-			return true
+// ingressRules are a tier's ingress rules, one per distinct set of ports:
+// the peers on the tier's ports first, in one rule, then the peers with
+// ports of their own, a rule per set in order of first appearance.
+func (r *renderer) ingressRules(t *tierwallv1alpha1.Tier) []networkingv1.NetworkPolicyIngressRule {
+	var rules []networkingv1.NetworkPolicyIngressRule
+	index := map[string]int{}
+	if slices.ContainsFunc(t.AllowFrom, func(p tierwallv1alpha1.Peer) bool { return len(p.Ports) == 0 }) {
+		rules = append(rules, networkingv1.NetworkPolicyIngressRule{Ports: policyPorts(t.Ports)})
+		index[portsKey(rules[0].Ports)] = 0
+	}
+	for i := range t.AllowFrom {
+		peer := &t.AllowFrom[i]
+		ports := policyPorts(t.PeerPorts(peer))
+		key := portsKey(ports)
+		j, ok := index[key]
+		if !ok {
+			j = len(rules)
+			index[key] = j
+			rules = append(rules, networkingv1.NetworkPolicyIngressRule{Ports: ports})
+		}
+		rules[j].From = append(rules[j].From, r.ingressPeers(*peer)...)
+	}
+	return rules
+}
+
+// portsFrom returns the ports dest accepts from the tier named source, the
+// ports of every allowFrom entry naming it, and false when none does.
+func portsFrom(dest *tierwallv1alpha1.Tier, source string) ([]networkingv1.NetworkPolicyPort, bool) {
+	var out []networkingv1.NetworkPolicyPort
+	seen := map[string]bool{}
+	found := false
+	for i := range dest.AllowFrom {
+		peer := &dest.AllowFrom[i]
+		if peer.Tier != source {
+			continue
+		}
+		found = true
+		for _, port := range policyPorts(dest.PeerPorts(peer)) {
+			if key := portsKey([]networkingv1.NetworkPolicyPort{port}); !seen[key] {
+				seen[key] = true
+				out = append(out, port)
+			}
 		}
 	}
-	return false
+	return out, found
+}
+
+// portsKey identifies a list of ports, so that rules on the same ports are
+// merged.
+func portsKey(ports []networkingv1.NetworkPolicyPort) string {
+	var b strings.Builder
+	for _, p := range ports {
+		fmt.Fprintf(&b, "%s/%s-%d;", p.Port.String(), ptr.Deref(p.Protocol, ""), ptr.Deref(p.EndPort, 0))
+	}
+	return b.String()
 }
 
 // ingressPeers turns one allowFrom entry into NetworkPolicy peers.
@@ -288,6 +352,14 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 	}
 	specPath := field.NewPath("spec")
 	checkSelector(spec.PodSelector, specPath.Child("podSelector"))
+	for i, t := range spec.PolicyTypes {
+		if t != tierwallv1alpha1.PolicyTypeIngress && t != tierwallv1alpha1.PolicyTypeEgress {
+			// An unknown direction would leave a policy with no policyTypes,
+			// which NetworkPolicy reads as Ingress.
+			errs = append(errs, field.NotSupported(specPath.Child("policyTypes").Index(i), t,
+				[]tierwallv1alpha1.PolicyType{tierwallv1alpha1.PolicyTypeIngress, tierwallv1alpha1.PolicyTypeEgress}))
+		}
+	}
 	controllers := map[string]bool{}
 	for i, c := range spec.IngressControllers {
 		path := specPath.Child("ingressControllers").Index(i)
@@ -313,6 +385,11 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 		checkSelector(&t.PodSelector, path.Child("podSelector"))
 		for j, p := range t.AllowFrom {
 			peerPath := path.Child("allowFrom").Index(j)
+			if len(t.PeerPorts(&p)) == 0 {
+				// It would render as a rule without ports: every port.
+				errs = append(errs, field.Required(path.Child("ports"), fmt.Sprintf(
+					"allowFrom[%d] has no ports of its own: list the ports the tier's pods listen on", j)))
+			}
 			errs = append(errs, exactlyOne(peerPath, "tier, ingressController, namespaceSelector and/or podSelector, or ipBlock",
 				p.Tier != "", p.IngressController != "", p.NamespaceSelector != nil || p.PodSelector != nil, p.IPBlock != nil)...)
 			checkSelector(p.NamespaceSelector, peerPath.Child("namespaceSelector"))

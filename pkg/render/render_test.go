@@ -3,6 +3,7 @@ package render_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -603,6 +604,133 @@ func TestRender(t *testing.T) {
 			},
 		},
 		{
+			name: "a peer with ports of its own gets its own rule, after the peers on the tier's ports",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.Tiers[databaseTier].AllowFrom = append(app.Spec.Tiers[databaseTier].AllowFrom, tierwallv1alpha1.Peer{
+					IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8"},
+					Ports:   []tierwallv1alpha1.Port{{Port: intstr.FromInt32(33060)}},
+				})
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				database := tierPolicy(want, databasePolicy)
+				database.Ingress = append(database.Ingress, networkingv1.NetworkPolicyIngressRule{
+					Ports: []networkingv1.NetworkPolicyPort{port(33060, tcp)},
+					From:  []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}}},
+				})
+				return want
+			},
+		},
+		{
+			name: "a tier peer's own ports narrow its ingress and the source tier's egress",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				database := &app.Spec.Tiers[databaseTier]
+				database.Ports = append(database.Ports, tierwallv1alpha1.Port{Port: intstr.FromInt32(33060)})
+				database.AllowFrom[0].Ports = []tierwallv1alpha1.Port{{Port: intstr.FromInt32(3306)}}
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy { return want },
+		},
+		{
+			name: "peers with the same ports share a rule, in order of first appearance; a tier whose every peer has ports needs none",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				smtp := []tierwallv1alpha1.Port{{Port: intstr.FromInt32(25)}, {Port: intstr.FromInt32(587)}, {Port: intstr.FromInt32(993)}}
+				database := &app.Spec.Tiers[databaseTier]
+				database.Ports = nil
+				database.AllowFrom = []tierwallv1alpha1.Peer{
+					{IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "0.0.0.0/0"}, Ports: smtp},
+					{Tier: "frontend", Ports: []tierwallv1alpha1.Port{{Port: intstr.FromInt32(24)}}},
+					{IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "::/0"}, Ports: smtp},
+				}
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				tierPolicy(want, databasePolicy).Ingress = []networkingv1.NetworkPolicyIngressRule{
+					{
+						Ports: []networkingv1.NetworkPolicyPort{port(25, tcp), port(587, tcp), port(993, tcp)},
+						From: []networkingv1.NetworkPolicyPeer{
+							{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}},
+							{IPBlock: &networkingv1.IPBlock{CIDR: "::/0"}},
+						},
+					},
+					{
+						Ports: []networkingv1.NetworkPolicyPort{port(24, tcp)},
+						From:  []networkingv1.NetworkPolicyPeer{{PodSelector: matchLabels("app", "wordpress", "tier", "frontend")}},
+					},
+				}
+				tierPolicy(want, frontendPolicy).Egress[0].Ports = []networkingv1.NetworkPolicyPort{port(24, tcp)}
+				return want
+			},
+		},
+		{
+			name: "a peer whose own ports are the tier's joins the tier's rule",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				database := &app.Spec.Tiers[databaseTier]
+				database.AllowFrom = append(database.AllowFrom, tierwallv1alpha1.Peer{
+					IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8"},
+					Ports:   []tierwallv1alpha1.Port{{Port: intstr.FromInt32(3306), Protocol: "TCP"}},
+				})
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				database := tierPolicy(want, databasePolicy)
+				database.Ingress[0].From = append(database.Ingress[0].From,
+					networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}})
+				return want
+			},
+		},
+		{
+			name: "a tier listed twice by another, on different ports, gets one egress rule on both",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				database := &app.Spec.Tiers[databaseTier]
+				database.AllowFrom = []tierwallv1alpha1.Peer{
+					{Tier: "frontend"},
+					{Tier: "frontend", Ports: []tierwallv1alpha1.Port{{Port: intstr.FromInt32(33060)}, {Port: intstr.FromInt32(3306)}}},
+				}
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				database := tierPolicy(want, databasePolicy)
+				database.Ingress = append(database.Ingress, networkingv1.NetworkPolicyIngressRule{
+					Ports: []networkingv1.NetworkPolicyPort{port(33060, tcp), port(3306, tcp)},
+					From:  database.Ingress[0].From,
+				})
+				tierPolicy(want, frontendPolicy).Egress[0].Ports = []networkingv1.NetworkPolicyPort{port(3306, tcp), port(33060, tcp)}
+				return want
+			},
+		},
+		{
+			name: "policyTypes [Ingress, Egress] is the default",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.PolicyTypes = []tierwallv1alpha1.PolicyType{tierwallv1alpha1.PolicyTypeEgress, tierwallv1alpha1.PolicyTypeIngress}
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy { return want },
+		},
+		{
+			name: "policyTypes [Ingress] leaves egress alone: no DNS policy, no egress rules, nothing isolates egress",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.PolicyTypes = []tierwallv1alpha1.PolicyType{tierwallv1alpha1.PolicyTypeIngress}
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				want = []networkingv1.NetworkPolicy{want[frontendPolicy], want[databasePolicy], want[defaultDenyPolicy]}
+				for i := range want {
+					want[i].Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+					want[i].Spec.Egress = nil
+				}
+				return want
+			},
+		},
+		{
+			name: "policyTypes [Egress] leaves ingress alone: tier peers still allow the source tier's egress",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.PolicyTypes = []tierwallv1alpha1.PolicyType{tierwallv1alpha1.PolicyTypeEgress}
+				app.Spec.IngressControllers = nil
+				app.Spec.Tiers[frontendTier].AllowFrom = nil
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				for i := range want {
+					want[i].Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
+					want[i].Spec.Ingress = nil
+				}
+				return want
+			},
+		},
+		{
 			name: "DryRun renders the same policies",
 			tweak: func(app *tierwallv1alpha1.AppIsolation) {
 				app.Spec.Mode = tierwallv1alpha1.ModeDryRun
@@ -678,10 +806,26 @@ func checkInvariants(t *testing.T, app *tierwallv1alpha1.AppIsolation, policies 
 			t.Errorf("policy %s leaves policyTypes implicit", p.Name)
 		}
 	}
+	var isolated []networkingv1.PolicyType
+	for _, d := range []tierwallv1alpha1.PolicyType{tierwallv1alpha1.PolicyTypeIngress, tierwallv1alpha1.PolicyTypeEgress} {
+		if app.Spec.Isolates(d) {
+			isolated = append(isolated, networkingv1.PolicyType(d))
+		}
+	}
+	for _, p := range policies {
+		for _, d := range p.Spec.PolicyTypes {
+			if !slices.Contains(isolated, d) {
+				t.Errorf("policy %s isolates %s, which the AppIsolation does not isolate", p.Name, d)
+			}
+		}
+		if len(p.Spec.Ingress) > 0 && !app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) ||
+			len(p.Spec.Egress) > 0 && !app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+			t.Errorf("policy %s has rules for a direction the AppIsolation does not isolate", p.Name)
+		}
+	}
 	deny := policies[len(policies)-1]
-	if deny.Name != render.DefaultDenyName(app.Name) ||
-		!cmp.Equal(deny.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}) {
-		t.Errorf("last policy is %s with policyTypes %v, want the default-deny with [Ingress Egress]", deny.Name, deny.Spec.PolicyTypes)
+	if deny.Name != render.DefaultDenyName(app.Name) || !cmp.Equal(deny.Spec.PolicyTypes, isolated) {
+		t.Errorf("last policy is %s with policyTypes %v, want the default-deny with %v", deny.Name, deny.Spec.PolicyTypes, isolated)
 	}
 }
 
@@ -861,6 +1005,20 @@ func TestRenderErrors(t *testing.T) {
 				app.Spec.Tiers[frontendTier].EgressTo = []tierwallv1alpha1.EgressRule{{}}
 			},
 			want: []string{"spec.tiers[0].egressTo[0]", "Required value", "set one of namespaceSelector and/or podSelector, or ipBlock"},
+		},
+		{
+			name: "an allowFrom entry without ports on a tier without ports",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.Tiers[databaseTier].Ports = nil
+			},
+			want: []string{"spec.tiers[1].ports", "Required value", "allowFrom[0] has no ports of its own"},
+		},
+		{
+			name: "an unknown policyType",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.PolicyTypes = []tierwallv1alpha1.PolicyType{"Both"}
+			},
+			want: []string{"spec.policyTypes[0]", `Unsupported value: "Both"`},
 		},
 		{
 			name: "every problem is reported, not only the first",

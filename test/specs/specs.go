@@ -138,6 +138,11 @@ func SetDatabasePort(port tierwallv1alpha1.Port) Tweak {
 	return func(app *tierwallv1alpha1.AppIsolation) { Database(app).Ports = []tierwallv1alpha1.Port{port} }
 }
 
+// SetPolicyTypes sets spec.policyTypes.
+func SetPolicyTypes(types ...tierwallv1alpha1.PolicyType) Tweak {
+	return func(app *tierwallv1alpha1.AppIsolation) { app.Spec.PolicyTypes = types }
+}
+
 // RenameTier renames tiers[i] and the references to it.
 func RenameTier(i int, name string) Tweak {
 	return func(app *tierwallv1alpha1.AppIsolation) {
@@ -210,6 +215,9 @@ func Chain(n int) Tweak {
 				tier.AllowFrom = append(tier.AllowFrom, TierPeer(previous[i-1].Name))
 			} else {
 				tier.AllowFrom = append(tier.AllowFrom, IPPeer("192.168.0.0/16"))
+			}
+			for j := range tier.AllowFrom {
+				tier.AllowFrom[j].Ports = ports
 			}
 			app.Spec.Tiers = append(app.Spec.Tiers, tier)
 		}
@@ -414,7 +422,7 @@ var Rejections = []Case{
 	{
 		Name:  "allowFrom set but no ports",
 		Tweak: Tweak(func(app *tierwallv1alpha1.AppIsolation) { Database(app).Ports = nil }),
-		Want:  []string{"spec.tiers[1].ports", "ports is required when allowFrom is set"},
+		Want:  []string{"spec.tiers[1].ports", "ports is required when an allowFrom entry has no ports of its own"},
 	},
 	{
 		Name: "allowFrom set but ports: []",
@@ -423,7 +431,81 @@ var Rejections = []Case{
 			tiers[1].(map[string]any)["ports"] = []any{}
 			must(unstructured.SetNestedSlice(obj, tiers, "spec", "tiers"))
 		}),
-		Want: []string{"spec.tiers[1].ports", "ports is required when allowFrom is set"},
+		Want: []string{"spec.tiers[1].ports", "ports is required when an allowFrom entry has no ports of its own"},
+	},
+	{
+		Name: "an allowFrom entry without ports on a tier without ports, next to one with ports",
+		Tweak: Tweak(func(app *tierwallv1alpha1.AppIsolation) {
+			Database(app).AllowFrom = append(Database(app).AllowFrom,
+				tierwallv1alpha1.Peer{IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8"}, Ports: Database(app).Ports})
+			Database(app).Ports = nil
+		}),
+		Want: []string{"spec.tiers[1].ports", "ports is required when an allowFrom entry has no ports of its own"},
+	},
+	{
+		Name: "an allowFrom entry with ports: []",
+		Tweak: JSONTweak(func(obj map[string]any) {
+			tiers, _, _ := unstructured.NestedSlice(obj, "spec", "tiers")
+			tiers[1].(map[string]any)["allowFrom"].([]any)[0].(map[string]any)["ports"] = []any{}
+			must(unstructured.SetNestedSlice(obj, tiers, "spec", "tiers"))
+		}),
+		Want: []string{"spec.tiers[1].allowFrom[0].ports", "should have at least 1 items"},
+	},
+	{
+		Name: "an allowFrom entry with port 0",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			Database(app).AllowFrom[0].Ports = []tierwallv1alpha1.Port{NumericPort(0)}
+		},
+		Want: []string{"spec.tiers[1].allowFrom[0].ports[0].port", "port must be a number from 1 to 65535"},
+	},
+	{
+		Name: "policyTypes: []",
+		Tweak: JSONTweak(func(obj map[string]any) {
+			must(unstructured.SetNestedSlice(obj, []any{}, "spec", "policyTypes"))
+		}),
+		Want: []string{"spec.policyTypes", "should have at least 1 items"},
+	},
+	{
+		Name:  "policyTypes with an unknown direction",
+		Tweak: SetPolicyTypes("Both"),
+		Want:  []string{"spec.policyTypes[0]", `Unsupported value: "Both"`, `"Ingress", "Egress"`},
+	},
+	{
+		Name:  "policyTypes with Ingress twice",
+		Tweak: SetPolicyTypes(tierwallv1alpha1.PolicyTypeIngress, tierwallv1alpha1.PolicyTypeIngress),
+		Want:  []string{"spec.policyTypes[1]", `Duplicate value: "Ingress"`},
+	},
+	{
+		Name: "egressTo with policyTypes [Ingress]",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			SetPolicyTypes(tierwallv1alpha1.PolicyTypeIngress)(app)
+			Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "203.0.113.0/24"}}}
+		},
+		Want: []string{"spec.tiers", "egressTo has no effect when spec.policyTypes does not include Egress"},
+	},
+	{
+		Name: "dns with policyTypes [Ingress]",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			SetPolicyTypes(tierwallv1alpha1.PolicyTypeIngress)(app)
+			app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true}
+		},
+		Want: []string{"spec.dns", "dns has no effect when spec.policyTypes does not include Egress"},
+	},
+	{
+		Name:  "ingressControllers with policyTypes [Egress]",
+		Tweak: SetPolicyTypes(tierwallv1alpha1.PolicyTypeEgress),
+		Want: []string{"spec.ingressControllers",
+			"ingressControllers has no effect when spec.policyTypes does not include Ingress"},
+	},
+	{
+		Name: "an allowFrom ipBlock with policyTypes [Egress]",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			SetPolicyTypes(tierwallv1alpha1.PolicyTypeEgress)(app)
+			app.Spec.IngressControllers = nil
+			Frontend(app).AllowFrom = []tierwallv1alpha1.Peer{IPPeer("0.0.0.0/0")}
+		},
+		Want: []string{"spec.tiers",
+			"allowFrom may only name tiers when spec.policyTypes does not include Ingress"},
 	},
 	{
 		Name:  "an ingress controller with neither namespace nor ipBlocks",
