@@ -22,11 +22,14 @@ import (
 //   - The governed pods are the pods of the app's namespace that
 //     spec.podSelector selects (all of them when it is omitted); a tier's pods
 //     are the governed pods its podSelector selects.
-//   - A governed pod accepts a connection when one of its tiers lists the
-//     port (none listed: every port) and an allowFrom peer matches the source.
+//   - Only the directions of spec.policyTypes are declared; the other one is
+//     not the AppIsolation's business, and is not compared.
+//   - A governed pod accepts a connection when an allowFrom peer of one of
+//     its tiers matches the source, on the peer's own ports if it lists some,
+//     else on the tier's (none listed: every port).
 //   - A governed pod may open a connection to the DNS servers on port 53
 //     over UDP and TCP (unless DNS is disabled); to the pods of a tier that
-//     lists one of its own tiers in allowFrom, on that tier's ports; and to
+//     lists one of its own tiers in allowFrom, on that entry's ports; and to
 //     the egressTo destinations of its tiers, on their ports.
 //   - Peers have NetworkPolicy semantics: a podSelector alone selects pods of
 //     the app's namespace, a namespaceSelector alone every pod of the
@@ -37,10 +40,13 @@ import (
 //     named port is a container port of the destination with that name and
 //     protocol, and endPort makes a range.
 type intent struct {
-	namespace string
-	governed  labels.Selector
-	tiers     []intentTier
-	dns       *intentPeer
+	// isolatesIngress and isolatesEgress are the directions of
+	// spec.policyTypes.
+	isolatesIngress, isolatesEgress bool
+	namespace                       string
+	governed                        labels.Selector
+	tiers                           []intentTier
+	dns                             *intentPeer
 	// nsLabels gives the labels a namespaceSelector sees on a namespace.
 	nsLabels func(namespace string) labels.Set
 }
@@ -51,8 +57,15 @@ type intentTier struct {
 	pods     labels.Selector
 	ports    []tierwallv1alpha1.Port
 	from     []intentPeer
-	fromTier []string
+	fromTier []intentTierPeer
 	egress   []intentEgress
+}
+
+// intentTierPeer is an allowFrom entry naming a tier, with the ports it
+// may connect to.
+type intentTierPeer struct {
+	name  string
+	ports []tierwallv1alpha1.Port
 }
 
 // intentEgress is an egressTo entry of a tier.
@@ -72,12 +85,16 @@ type intentPeer struct {
 	pods labels.Selector
 	// blocks, when set, make this an address peer.
 	blocks []tierwallv1alpha1.IPBlock
+	// ports are the ports an allowFrom peer may connect to.
+	ports []tierwallv1alpha1.Port
 }
 
 // newIntent reads app's spec. nsLabels gives the labels of a namespace, as
 // namespaceSelectors see them.
 func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.Set) (*intent, error) {
-	in := &intent{namespace: app.Namespace, governed: labels.Everything(), nsLabels: nsLabels}
+	in := &intent{namespace: app.Namespace, governed: labels.Everything(), nsLabels: nsLabels,
+		isolatesIngress: app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress),
+		isolatesEgress:  app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress)}
 	var err error
 	if app.Spec.PodSelector != nil {
 		if in.governed, err = selector(app.Spec.PodSelector, "spec.podSelector"); err != nil {
@@ -102,14 +119,14 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 			peerPath := fmt.Sprintf("%s.allowFrom[%d]", path, j)
 			switch {
 			case p.Tier != "":
-				it.fromTier = append(it.fromTier, p.Tier)
+				it.fromTier = append(it.fromTier, intentTierPeer{name: p.Tier, ports: t.PeerPorts(&p)})
 			case p.IngressController != "":
 				c := app.Spec.IngressControllerNamed(p.IngressController)
 				if c == nil {
 					return nil, fmt.Errorf("%s: no ingress controller %q", peerPath, p.IngressController)
 				}
 				if c.Namespace != "" {
-					peer := intentPeer{namespace: c.Namespace}
+					peer := intentPeer{namespace: c.Namespace, ports: t.PeerPorts(&p)}
 					if c.PodSelector != nil {
 						if peer.pods, err = selector(c.PodSelector, peerPath+" (ingress controller's podSelector)"); err != nil {
 							return nil, err
@@ -118,13 +135,14 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 					it.from = append(it.from, peer)
 				}
 				if len(c.IPBlocks) > 0 {
-					it.from = append(it.from, intentPeer{blocks: c.IPBlocks})
+					it.from = append(it.from, intentPeer{blocks: c.IPBlocks, ports: t.PeerPorts(&p)})
 				}
 			default:
 				peer, err := rawPeer(p.NamespaceSelector, p.PodSelector, p.IPBlock, peerPath)
 				if err != nil {
 					return nil, err
 				}
+				peer.ports = t.PeerPorts(&p)
 				it.from = append(it.from, peer)
 			}
 		}
@@ -196,16 +214,14 @@ func (in *intent) tiersOf(p *corev1.Pod) []*intentTier {
 func (in *intent) ingress(src, dst *corev1.Pod, port int32, protocol corev1.Protocol) bool {
 	srcTiers := in.tiersOf(src)
 	for _, t := range in.tiersOf(dst) {
-		if !portDeclared(t.ports, dst, port, protocol) {
-			continue
-		}
-		for _, name := range t.fromTier {
-			if slices.ContainsFunc(srcTiers, func(s *intentTier) bool { return s.name == name }) {
+		for _, from := range t.fromTier {
+			if portDeclared(from.ports, dst, port, protocol) &&
+				slices.ContainsFunc(srcTiers, func(s *intentTier) bool { return s.name == from.name }) {
 				return true
 			}
 		}
 		for i := range t.from {
-			if in.matches(&t.from[i], src) {
+			if portDeclared(t.from[i].ports, dst, port, protocol) && in.matches(&t.from[i], src) {
 				return true
 			}
 		}
@@ -222,9 +238,12 @@ func (in *intent) egress(src, dst *corev1.Pod, port int32, protocol corev1.Proto
 	}
 	dstTiers := in.tiersOf(dst)
 	for _, t := range in.tiersOf(src) {
-		// A tier that lists t in allowFrom: t's pods may connect to its ports.
+		// A tier that lists t in allowFrom: t's pods may connect to the
+		// ports of that entry.
 		for _, d := range dstTiers {
-			if slices.Contains(d.fromTier, t.name) && portDeclared(d.ports, dst, port, protocol) {
+			if slices.ContainsFunc(d.fromTier, func(from intentTierPeer) bool {
+				return from.name == t.name && portDeclared(from.ports, dst, port, protocol)
+			}) {
 				return true
 			}
 		}

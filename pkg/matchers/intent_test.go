@@ -142,6 +142,18 @@ func TestIntent(t *testing.T) {
 		{name: "egressTo a namespaceSelector without ports: every port", src: db, dst: store, port: 9000, want: true},
 		{name: "another tier's egressTo", src: web, dst: s3, port: 443},
 		{name: "no egress to an ingress controller", src: web, dst: traefik, port: 8000},
+
+		// Ports per allowFrom entry: the entry's own ports replace the tier's.
+		{name: "an entry's own ports: on them", tweak: webPortsFromTraefik(8443), ingress: true, src: traefik, dst: web, port: 8443, want: true},
+		{name: "an entry's own ports: not the tier's", tweak: webPortsFromTraefik(8443), ingress: true, src: traefik, dst: web, port: 80},
+		{name: "an entry's own ports: the other entries keep the tier's", tweak: webPortsFromTraefik(8443), ingress: true, src: prom, dst: web, port: 80, want: true},
+		{name: "a tier entry's own ports: the source's egress on them", tweak: apiPortsFromWeb(9000), src: web, dst: api, port: 9000, want: true},
+		{name: "a tier entry's own ports: not the tier's range", tweak: apiPortsFromWeb(9000), src: web, dst: api, port: 8005},
+
+		// policyTypes: a direction not isolated declares nothing (the
+		// matcher does not compare it).
+		{name: "Ingress only: still declares ingress", tweak: onlyDirection(tierwallv1alpha1.PolicyTypeIngress), ingress: true, src: traefik, dst: web, port: 80, want: true},
+		{name: "Ingress only: no DNS peer", tweak: onlyDirection(tierwallv1alpha1.PolicyTypeIngress), src: web, dst: coredns, port: 53},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +177,27 @@ func TestIntent(t *testing.T) {
 				t.Errorf("declared = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// webPortsFromTraefik gives the web tier's traefik entry ports of its own.
+func webPortsFromTraefik(port int32) func(*tierwallv1alpha1.AppIsolation) {
+	return func(a *tierwallv1alpha1.AppIsolation) {
+		a.Spec.Tiers[0].AllowFrom[0].Ports = []tierwallv1alpha1.Port{{Port: intstr.FromInt32(port)}}
+	}
+}
+
+// apiPortsFromWeb gives the api tier's web entry ports of its own.
+func apiPortsFromWeb(port int32) func(*tierwallv1alpha1.AppIsolation) {
+	return func(a *tierwallv1alpha1.AppIsolation) {
+		a.Spec.Tiers[1].AllowFrom[0].Ports = []tierwallv1alpha1.Port{{Port: intstr.FromInt32(port)}}
+	}
+}
+
+// onlyDirection isolates one direction only.
+func onlyDirection(t tierwallv1alpha1.PolicyType) func(*tierwallv1alpha1.AppIsolation) {
+	return func(a *tierwallv1alpha1.AppIsolation) {
+		a.Spec.PolicyTypes = []tierwallv1alpha1.PolicyType{t}
 	}
 }
 

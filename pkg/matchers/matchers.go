@@ -182,13 +182,13 @@ func (m *isolateExactly) Match(actual any) (bool, error) {
 		}
 		m.checked++
 		v := e.Check(reach.PodEndpoint(src), reach.PodEndpoint(dst), f.Port, f.Protocol)
-		if fromGoverned {
+		if fromGoverned && in.isolatesEgress {
 			allowed := !v.EgressIsolated || len(v.EgressAllowedBy) > 0
 			if allowed != in.egress(src, dst, f.Port, f.Protocol) {
 				m.mismatches = append(m.mismatches, mismatch{flow: f, allowed: allowed})
 			}
 		}
-		if toGoverned {
+		if toGoverned && in.isolatesIngress {
 			allowed := !v.IngressIsolated || len(v.IngressAllowedBy) > 0
 			if allowed != in.ingress(src, dst, f.Port, f.Protocol) {
 				m.mismatches = append(m.mismatches, mismatch{flow: f, ingress: true, allowed: allowed})
