@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -54,14 +55,17 @@ var clusterScheme = scheme.New()
 
 // inNamespace keeps the flows from or to a pod of namespace, and the pods
 // they join.
-func inNamespace(namespace string, pods []corev1.Pod, flows []reach.Flow) ([]corev1.Pod, []reach.Flow) {
-	var kept []reach.Flow
-	used := map[string]bool{}
-	for _, f := range flows {
-		if strings.HasPrefix(f.From, namespace+"/") || strings.HasPrefix(f.To, namespace+"/") {
-			kept = append(kept, f)
-			used[f.From], used[f.To] = true, true
+func inNamespace(namespace string, pods []corev1.Pod, flows iter.Seq[reach.Flow]) ([]corev1.Pod, iter.Seq[reach.Flow]) {
+	kept := func(yield func(reach.Flow) bool) {
+		for f := range flows {
+			if (strings.HasPrefix(f.From, namespace+"/") || strings.HasPrefix(f.To, namespace+"/")) && !yield(f) {
+				return
+			}
 		}
+	}
+	used := map[string]bool{}
+	for f := range kept {
+		used[f.From], used[f.To] = true, true
 	}
 	var keptPods []corev1.Pod
 	for _, p := range pods {

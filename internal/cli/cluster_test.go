@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,7 +17,6 @@ import (
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/input"
-	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/pkg/render"
 	"github.com/tierwall/tierwall/test/testenv"
 )
@@ -177,11 +177,8 @@ func TestReadCluster(t *testing.T) {
 
 func TestInNamespace(t *testing.T) {
 	e, state := wordpressEvaluator(t)
-	var flows []reach.Flow
-	for f := range e.Flows() {
-		flows = append(flows, f)
-	}
-	keptPods, kept := inNamespace("default", state.Pods, flows)
+	keptPods, keptSeq := inNamespace("default", state.Pods, e.Flows())
+	kept := slices.Collect(keptSeq)
 	for _, f := range kept {
 		if !strings.HasPrefix(f.From, "default/") && !strings.HasPrefix(f.To, "default/") {
 			t.Errorf("kept %s -> %s, which does not touch default", f.From, f.To)

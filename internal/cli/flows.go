@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
+	"iter"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -21,34 +25,44 @@ type flowJSON struct {
 	Why *explanationJSON `json:"why,omitempty"`
 }
 
-// flowsJSON writes a JSON array with one flow per line, so that the output
-// is valid JSON that also reads, greps and diffs well. why, when not nil,
-// explains each denied flow.
-func flowsJSON(flows []reach.Flow, why func(reach.Flow) *explanationJSON) []byte {
-	if len(flows) == 0 {
-		return []byte("[]\n")
-	}
-	var b bytes.Buffer
-	b.WriteString("[\n")
-	for i, f := range flows {
+// writeFlowsJSON writes a JSON array with one flow per line, so that the
+// output is valid JSON that also reads, greps and diffs well; it writes as
+// it goes, so a large cluster's flows are never held at once. why, when not
+// nil, explains each denied flow.
+func writeFlowsJSON(out io.Writer, flows iter.Seq[reach.Flow], why func(reach.Flow) *explanationJSON) error {
+	w := bufio.NewWriter(out)
+	first := true
+	for f := range flows {
 		j := flowJSON{From: f.From, To: f.To, Port: f.Port, Protocol: f.Protocol, Allowed: f.Allowed}
 		if !f.Allowed && why != nil {
 			j.Why = why(f)
 		}
 		line, _ := json.Marshal(j) // cannot fail: strings, numbers, booleans
-		b.WriteString("  ")
-		b.Write(line)
-		if i < len(flows)-1 {
-			b.WriteByte(',')
+		if first {
+			_, _ = w.WriteString("[\n  ")
+			first = false
+		} else {
+			_, _ = w.WriteString(",\n  ")
 		}
-		b.WriteByte('\n')
+		_, _ = w.Write(line)
 	}
-	b.WriteString("]\n")
-	return b.Bytes()
+	if first {
+		_, _ = w.WriteString("[]\n")
+	} else {
+		_, _ = w.WriteString("\n]\n")
+	}
+	return w.Flush()
 }
 
 // flowsList writes the allowed flows, one per line (-o list).
 func flowsList(flows []reach.Flow) []byte { return report.FlowsList(flows) }
+
+// flowsJSON is writeFlowsJSON into memory.
+func flowsJSON(flows []reach.Flow, why func(reach.Flow) *explanationJSON) []byte {
+	var b bytes.Buffer
+	_ = writeFlowsJSON(&b, slices.Values(flows), why) // into a bytes.Buffer: cannot fail
+	return b.Bytes()
+}
 
 // FlowsTable writes the matrix of who may reach whom (-o table), as
 // report.FlowsTable does.

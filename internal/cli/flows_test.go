@@ -74,7 +74,7 @@ a-b/x    ✗  -
 			name:  "too many columns: the allowed flows",
 			pods:  many,
 			flows: manyFlows,
-			want: `31 destination ports are too many for a matrix: the allowed flows follow (-o json has them all).
+			want: `More than 30 destination ports, too many for a matrix: the allowed flows follow (-o json has them all).
 
 FROM     TO       PORT
 ns/p00   ns/p01   80/TCP

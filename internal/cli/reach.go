@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"slices"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -124,18 +123,19 @@ ipBlocks that match pod IPs (here they do).`,
 			if len(state.Pods) == 0 {
 				s.note("the input holds no pods: there is nothing to evaluate")
 			}
-			flows := slices.Collect(e.Flows())
-			pods := state.Pods
+			// The flows are streamed, never held at once: 2,000 pods make
+			// millions of them.
+			flows, pods := e.Flows(), state.Pods
 			if live && in.namespace != "" {
 				pods, flows = inNamespace(in.namespace, pods, flows)
 			}
 			switch output {
 			case outputJSON:
-				_, err = s.out.Write(flowsJSON(flows, whyFunc(e, state.Pods, o)))
+				err = writeFlowsJSON(s.out, flows, whyFunc(e, state.Pods, o))
 			case outputList:
-				_, err = s.out.Write(flowsList(flows))
+				_, err = s.out.Write(report.ListAllowed(flows))
 			default:
-				_, err = s.out.Write(FlowsTable(pods, flows))
+				_, err = s.out.Write(report.Table(pods, flows))
 			}
 			return err
 		},

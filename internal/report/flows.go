@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,11 +21,17 @@ const MaxMatrixColumns = 30
 
 // FlowsList writes the allowed flows, one per line, and how many of all
 // flows they are.
-func FlowsList(flows []reach.Flow) []byte {
+func FlowsList(flows []reach.Flow) []byte { return ListAllowed(slices.Values(flows)) }
+
+// ListAllowed is FlowsList for a stream of flows: it keeps only the allowed
+// ones, so that the millions of flows of a large cluster are never held at
+// once.
+func ListAllowed(flows iter.Seq[reach.Flow]) []byte {
 	var b bytes.Buffer
-	allowed := 0
+	allowed, total := 0, 0
 	w := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)
-	for _, f := range flows {
+	for f := range flows {
+		total++
 		if !f.Allowed {
 			continue
 		}
@@ -38,7 +45,7 @@ func FlowsList(flows []reach.Flow) []byte {
 	if allowed > 0 {
 		b.WriteByte('\n')
 	}
-	b.WriteString(summary(allowed, len(flows)))
+	b.WriteString(summary(allowed, total))
 	return b.Bytes()
 }
 
@@ -63,19 +70,26 @@ type column struct {
 // a source) and a column per destination pod, port and protocol; or, when
 // that is more than MaxMatrixColumns wide, the list of allowed flows. Every
 // flow's source must be among pods.
-func FlowsTable(pods []corev1.Pod, flows []reach.Flow) []byte {
+func FlowsTable(pods []corev1.Pod, flows []reach.Flow) []byte { return Table(pods, slices.Values(flows)) }
+
+// Table is FlowsTable for a stream of flows, which it reads twice: once to
+// count the destinations (stopping as soon as they are too many), then to
+// draw the matrix or list the allowed flows. A stream too wide for a
+// matrix is never held at once.
+func Table(pods []corev1.Pod, seq iter.Seq[reach.Flow]) []byte {
 	index := map[column]int{}
 	var columns []column
-	for _, f := range flows {
+	for f := range seq {
 		c := column{f.To, f.Port, f.Protocol}
 		if _, ok := index[c]; !ok {
 			index[c] = 0
 			columns = append(columns, c)
+			if len(columns) > MaxMatrixColumns {
+				return append(fmt.Appendf(nil, "More than %d destination ports, too many for a matrix: the allowed flows follow (-o json has them all).\n\n", MaxMatrixColumns), ListAllowed(seq)...)
+			}
 		}
 	}
-	if len(columns) > MaxMatrixColumns {
-		return append([]byte(fmt.Sprintf("%d destination ports are too many for a matrix: the allowed flows follow (-o json has them all).\n\n", len(columns))), FlowsList(flows)...)
-	}
+	flows := slices.Collect(seq)
 	slices.SortFunc(columns, func(a, b column) int {
 		return cmp.Or(ComparePods(a.to, b.to), cmp.Compare(a.port, b.port), cmp.Compare(a.protocol, b.protocol))
 	})
