@@ -70,7 +70,9 @@ type column struct {
 // a source) and a column per destination pod, port and protocol; or, when
 // that is more than MaxMatrixColumns wide, the list of allowed flows. Every
 // flow's source must be among pods.
-func FlowsTable(pods []corev1.Pod, flows []reach.Flow) []byte { return Table(pods, slices.Values(flows)) }
+func FlowsTable(pods []corev1.Pod, flows []reach.Flow) []byte {
+	return Table(pods, slices.Values(flows))
+}
 
 // Table is FlowsTable for a stream of flows, which it reads twice: once to
 // count the destinations (stopping as soon as they are too many), then to
