@@ -141,11 +141,18 @@ func (r *AppIsolationReconciler) findForeignAccess(ctx context.Context, app *tie
 	if err != nil {
 		return nil, err
 	}
-	pods := obs.pods
-	searched := 0
+	// The pods by namespace, in the order of the namespaces (sorted by
+	// name), so that foreign.Find gets them sorted.
+	var pods [][]metav1.PartialObjectMetadata
+	count, searched := len(obs.pods), 0
+	in.Namespaces = make([]corev1.Namespace, 0, len(namespaces))
 	for _, ns := range namespaces {
 		in.Namespaces = append(in.Namespaces, corev1.Namespace{ObjectMeta: ns.ObjectMeta})
-		if ns.Name == app.Namespace || searched == maxPeerNamespaces || !selectedByPeers(in.Others, &ns) {
+		if ns.Name == app.Namespace {
+			pods = append(pods, obs.pods)
+			continue
+		}
+		if searched == maxPeerNamespaces || !selectedByPeers(in.Others, &ns) {
 			continue
 		}
 		searched++
@@ -153,10 +160,17 @@ func (r *AppIsolationReconciler) findForeignAccess(ctx context.Context, app *tie
 		if err != nil {
 			return nil, err
 		}
-		pods = append(slices.Clone(pods), more...)
+		pods, count = append(pods, more), count+len(more)
 	}
-	for _, p := range pods {
-		in.Pods = append(in.Pods, corev1.Pod{ObjectMeta: p.ObjectMeta})
+	if !slices.ContainsFunc(namespaces, func(ns metav1.PartialObjectMetadata) bool { return ns.Name == app.Namespace }) {
+		pods = append(pods, obs.pods) // not in the cache yet
+	}
+	// A corev1.Pod is a kilobyte: allocate them once, not by doubling.
+	in.Pods = make([]corev1.Pod, 0, count)
+	for _, list := range pods {
+		for _, p := range list {
+			in.Pods = append(in.Pods, corev1.Pod{ObjectMeta: p.ObjectMeta})
+		}
 	}
 	findings, err := foreign.Find(in)
 	if err != nil {

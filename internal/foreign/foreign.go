@@ -6,6 +6,7 @@
 package foreign
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,10 +80,7 @@ func (f Finding) String() string {
 func Find(in Input) ([]Finding, error) {
 	// Sorted inputs give the same example every time, so the status the
 	// operator writes does not change unless the cluster does.
-	in.Pods = slices.Clone(in.Pods)
-	slices.SortFunc(in.Pods, func(a, b corev1.Pod) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
-	})
+	in.Pods = sortedPods(in.Pods)
 	others := slices.Clone(in.Others)
 	slices.SortFunc(others, func(a, b networkingv1.NetworkPolicy) int { return strings.Compare(a.Name, b.Name) })
 	state := reach.State{Namespaces: in.Namespaces, Pods: in.Pods, Policies: append(slices.Clone(in.Own), others...)}
@@ -103,6 +101,34 @@ func Find(in Input) ([]Finding, error) {
 		}
 	}
 	return findings, nil
+}
+
+// sortedPods returns pods sorted by namespace and name: pods itself when
+// they are (as the controller passes them), else a sorted copy, made by
+// sorting an index and copying each pod once, since a corev1.Pod is a
+// kilobyte.
+func sortedPods(pods []corev1.Pod) []corev1.Pod {
+	byKey := func(a, b *corev1.Pod) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	}
+	sorted := true
+	for i := 1; i < len(pods) && sorted; i++ {
+		sorted = byKey(&pods[i-1], &pods[i]) <= 0
+	}
+	if sorted {
+		// Find does not modify them.
+		return pods
+	}
+	order := make([]int, len(pods))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return byKey(&pods[a], &pods[b]) })
+	out := make([]corev1.Pod, len(pods))
+	for i, j := range order {
+		out[i] = pods[j]
+	}
+	return out
 }
 
 type finder struct {

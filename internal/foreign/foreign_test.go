@@ -1,6 +1,7 @@
 package foreign
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -155,5 +156,27 @@ func TestFindingString(t *testing.T) {
 		if got := tt.f.String(); got != tt.want {
 			t.Errorf("String() = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+func TestSortedPods(t *testing.T) {
+	pod := func(ns, name string) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	}
+	sorted := []corev1.Pod{pod("a", "x"), pod("a", "y"), pod("a-b", "a"), pod("b", "a")}
+	if got := sortedPods(sorted); &got[0] != &sorted[0] {
+		t.Error("sorted pods were copied")
+	}
+	unsorted := []corev1.Pod{pod("b", "a"), pod("a-b", "a"), pod("a", "y"), pod("a", "x")}
+	got := sortedPods(unsorted)
+	var keys []string
+	for _, p := range got {
+		keys = append(keys, p.Namespace+"/"+p.Name)
+	}
+	if want := []string{"a/x", "a/y", "a-b/a", "b/a"}; !slices.Equal(keys, want) {
+		t.Errorf("sortedPods = %v, want %v", keys, want)
+	}
+	if unsorted[0].Name != "a" || unsorted[0].Namespace != "b" {
+		t.Error("sortedPods modified its input")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -180,6 +181,9 @@ type compiler struct {
 	e *Evaluator
 	// cache maps a description of a pod set to the pod set.
 	cache map[string]bitset
+	// byLabel indexes, per namespace (by index), the pods by label key and
+	// value, built on first use.
+	byLabel map[int]map[string]map[string][]int
 }
 
 func (c *compiler) compile(np *networkingv1.NetworkPolicy) (*policy, error) {
@@ -300,14 +304,79 @@ func (c *compiler) podSet(key string, nsMatch func(*nsInfo) bool, podSelector la
 		if ns.podLo == ns.podHi || !nsMatch(ns) {
 			continue
 		}
-		for i := ns.podLo; i < ns.podHi; i++ {
-			if podSelector == nil || podSelector.Matches(c.e.pods[i].labels) {
+		if podSelector == nil {
+			for i := ns.podLo; i < ns.podHi; i++ {
+				b.set(i)
+			}
+			continue
+		}
+		for _, i := range c.candidates(n, podSelector) {
+			if podSelector.Matches(c.e.pods[i].labels) {
 				b.set(i)
 			}
 		}
 	}
 	c.cache[key] = b
 	return b
+}
+
+// candidates returns the pods of namespace n that may match sel: those
+// with the label values of its most selective equality (or In)
+// requirement, found in an index, or every pod of the namespace when it
+// has none. Checking each candidate against sel stays the caller's job.
+// With hundreds of policies over thousands of pods, matching every
+// selector against every pod was most of a reconcile's CPU.
+func (c *compiler) candidates(n int, sel labels.Selector) []int {
+	ns := &c.e.namespaces[n]
+	reqs, _ := sel.Requirements()
+	var best []int
+	found := false
+	for _, r := range reqs {
+		switch r.Operator() {
+		case selection.Equals, selection.DoubleEquals, selection.In:
+		default:
+			continue
+		}
+		byValue := c.labelIndex(n)[r.Key()]
+		var pods []int
+		for v := range r.Values() {
+			// A pod has one value per key: the lists are disjoint.
+			pods = append(pods, byValue[v]...)
+		}
+		if !found || len(pods) < len(best) {
+			best, found = pods, true
+		}
+	}
+	if found {
+		return best
+	}
+	all := make([]int, 0, ns.podHi-ns.podLo)
+	for i := ns.podLo; i < ns.podHi; i++ {
+		all = append(all, i)
+	}
+	return all
+}
+
+// labelIndex returns the pods of namespace n by label key and value.
+func (c *compiler) labelIndex(n int) map[string]map[string][]int {
+	if idx, ok := c.byLabel[n]; ok {
+		return idx
+	}
+	if c.byLabel == nil {
+		c.byLabel = map[int]map[string]map[string][]int{}
+	}
+	ns := &c.e.namespaces[n]
+	idx := map[string]map[string][]int{}
+	for i := ns.podLo; i < ns.podHi; i++ {
+		for k, v := range c.e.pods[i].labels {
+			if idx[k] == nil {
+				idx[k] = map[string][]int{}
+			}
+			idx[k][v] = append(idx[k][v], i)
+		}
+	}
+	c.byLabel[n] = idx
+	return idx
 }
 
 func compilePort(np *networkingv1.NetworkPolicyPort) (portMatch, error) {
@@ -417,6 +486,15 @@ func (b bitset) intersects(o bitset) bool {
 }
 
 // each calls f for every index in b, in increasing order.
+// count returns the number of members.
+func (b bitset) count() int {
+	n := 0
+	for _, w := range b {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
 func (b bitset) each(f func(int)) {
 	for w, word := range b {
 		for word != 0 {

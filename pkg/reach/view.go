@@ -45,7 +45,8 @@ type PeerView struct {
 // Policy returns the view of the policy namespace/name, and false when the
 // State has no such policy.
 func (e *Evaluator) Policy(namespace, name string) (PolicyView, bool) {
-	i := slices.IndexFunc(e.policies, func(p *policy) bool { return p.key == namespace+"/"+name })
+	key := namespace + "/" + name
+	i := slices.IndexFunc(e.policies, func(p *policy) bool { return p.key == key })
 	if i < 0 {
 		return PolicyView{}, false
 	}
@@ -75,7 +76,7 @@ func (e *Evaluator) ruleView(r rule, ports []networkingv1.NetworkPolicyPort) Rul
 // podsOf returns the pods of a set, in index order (sorted by namespace and
 // name).
 func (e *Evaluator) podsOf(b bitset) []*corev1.Pod {
-	var out []*corev1.Pod
+	out := make([]*corev1.Pod, 0, b.count())
 	b.each(func(i int) { out = append(out, e.pods[i].source) })
 	return out
 }

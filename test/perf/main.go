@@ -58,6 +58,10 @@ type options struct {
 	qps        float64
 	burst      int
 	timeout    time.Duration
+	busyPods   int
+	foreign    int
+	touches    int
+	profile    string
 }
 
 func main() {
@@ -70,6 +74,10 @@ func main() {
 	flag.Float64Var(&o.qps, "qps", -1, "client-side QPS limit of every client (-1: none, as the manager runs)")
 	flag.IntVar(&o.burst, "burst", 0, "client-side burst of every client, with -qps > 0")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
+	flag.IntVar(&o.busyPods, "busy-pods", 2000, "pods of the namespace where one reconcile's CPU is measured")
+	flag.IntVar(&o.foreign, "foreign", 200, "NetworkPolicies tierwall does not own in that namespace")
+	flag.IntVar(&o.touches, "touches", 50, "reconciles to measure there, one at a time")
+	flag.StringVar(&o.profile, "reconcile-cpuprofile", "", "write a CPU profile of the reconcile cost phase's reconciles to this file")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -163,6 +171,14 @@ func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 		return errors.Join(err, stopManager())
 	}
 	b.end("a restarted manager reconciled all %d AppIsolations: writes: %s", o.apps, formatCounts(resync))
+
+	b.start("reconcile cost")
+	perReconcile, reconciled, err := b.reconcileCost(ctx)
+	if err != nil {
+		return errors.Join(err, stopManager())
+	}
+	b.end("%d reconciles of an AppIsolation in a namespace of %d pods with %d foreign NetworkPolicies: at most %s of this process's CPU each",
+		reconciled, o.busyPods, o.foreign, perReconcile.Round(100*time.Microsecond))
 
 	b.start("memory")
 	perPod, heapBefore, heapAfter, err := b.memory(ctx, mgr)
