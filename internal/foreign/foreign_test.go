@@ -169,7 +169,7 @@ func TestSortedPods(t *testing.T) {
 	}
 	unsorted := []corev1.Pod{pod("b", "a"), pod("a-b", "a"), pod("a", "y"), pod("a", "x")}
 	got := sortedPods(unsorted)
-	var keys []string
+	keys := make([]string, 0, len(got))
 	for _, p := range got {
 		keys = append(keys, p.Namespace+"/"+p.Name)
 	}
