@@ -175,6 +175,9 @@ func (m *isolateExactly) Match(actual any) (bool, error) {
 		return false, fmt.Errorf("IsolateExactly: AppIsolation %s governs no pod of the evaluator's %d: nothing to check (is its podSelector right, are its pods in the State?)", m.name, len(pods))
 	}
 	for f := range e.Flows() {
+		if f.FromIP != "" || f.ToIP != "" {
+			continue // an address: what the app declares is about its pods' peers
+		}
 		src, dst := pods[f.From], pods[f.To]
 		fromGoverned, toGoverned := in.governs(src), in.governs(dst)
 		if !fromGoverned && !toGoverned {
@@ -317,12 +320,13 @@ func flowsWhere(e *reach.Evaluator, keep func(reach.Flow) bool) []reach.Flow {
 	return out
 }
 
-// sources returns the pods flows come from, the rows of their matrix.
+// sources returns the pods flows come from, the rows of their matrix (the
+// addresses' rows come with their flows).
 func sources(e *reach.Evaluator, flows []reach.Flow) []corev1.Pod {
 	var out []corev1.Pod
 	seen := map[string]bool{}
 	for _, f := range flows {
-		if !seen[f.From] {
+		if f.FromIP == "" && !seen[f.From] {
 			seen[f.From] = true
 			p, _ := e.Pod(splitKey(f.From))
 			out = append(out, *p)
