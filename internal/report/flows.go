@@ -166,14 +166,19 @@ func Table(pods []corev1.Pod, seq iter.Seq[reach.Flow]) []byte {
 	}
 	b.WriteByte('\n')
 	for _, r := range rows {
-		b.WriteString(padRight(r, label))
+		row := padRight(r, label)
 		for _, cell := range cells[r] {
-			b.WriteString("  " + strings.Repeat(" ", width-1) + cmp.Or(cell, " "))
+			row += "  " + strings.Repeat(" ", width-1) + cmp.Or(cell, " ")
 		}
-		b.WriteByte('\n')
+		if addresses {
+			// Between two addresses there is no flow: blank cells, which
+			// would otherwise end some rows in spaces.
+			row = strings.TrimRight(row, " ")
+		}
+		b.WriteString(row + "\n")
 	}
 	if addresses {
-		b.WriteString("\n✓ allowed  ✗ denied  - same pod  (blank) no flow between addresses. ")
+		b.WriteString("\n✓ allowed  ✗ denied  - same pod or address, blank: no flow between two addresses. ")
 	} else {
 		b.WriteString("\n✓ allowed  ✗ denied  - same pod. ")
 	}
