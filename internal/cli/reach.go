@@ -47,9 +47,8 @@ Addresses outside the pods show too, so that ipBlock rules do: each
 --address ADDRESS[=NAME] (IPv4 or IPv6; NAME is shown instead of the
 address), each document of kind Address (apiVersion cli.tierwall.dev/v1alpha1,
 with address, optional metadata.name and ports), the InternalIP of each Node
-(node/NAME) and the API server's endpoints, from the EndpointSlices (or the
-Endpoints) of the Service default/kubernetes (kube-apiserver, on their
-ports). Flows go from each address to every pod port, and from every pod to
+(node/NAME) and the API server's endpoints, from the EndpointSlices of the
+Service default/kubernetes (kube-apiserver, on their ports). Flows go from each address to every pod port, and from every pod to
 each address on its ports: those given, or else the numeric ports of the
 egress rules whose ipBlock holds the address.
 
@@ -166,7 +165,7 @@ ipBlocks that match pod IPs (here they do).`,
 			return err
 		},
 	}
-	in.add(cmd, "Namespaces, Pods, NetworkPolicies and AppIsolations; Nodes, EndpointSlices, Endpoints and Addresses")
+	in.add(cmd, "Namespaces, Pods, NetworkPolicies and AppIsolations; Nodes, EndpointSlices and Addresses")
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "Output format: table, list or json.")
 	cluster.add(cmd)
 	cmd.Flags().BoolVar(&explain, "explain", false, "Explain one connection, given with --from and --to, instead of showing them all.")
@@ -180,7 +179,7 @@ ipBlocks that match pod IPs (here they do).`,
 // the AppIsolations.
 func readFiles(cmd *cobra.Command, s *streams, in *inputFlags, addrs []input.Address) (*input.Objects, reach.State, error) {
 	objs, err := in.read(cmd, s, input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation,
-		input.KindNode, input.KindEndpointSlice, input.KindEndpoints, input.KindAddress)
+		input.KindNode, input.KindEndpointSlice, input.KindAddress)
 	if err != nil {
 		return nil, reach.State{}, err
 	}

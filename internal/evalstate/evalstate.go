@@ -155,14 +155,18 @@ func InForce(n Notes, objs *input.Objects) reach.State {
 // APIServerName is the name of the API server's address in flows.
 const APIServerName = "kube-apiserver"
 
+// apiServerService is the name of the API server's Service, in namespace
+// default.
+const apiServerService = "kubernetes"
+
 // Addresses returns the endpoints of objs that are not pods, in this order:
 //   - its Address documents, in input order, with their ports (none: those
 //     that egress rules name, see reach.Address);
 //   - each Node's InternalIP addresses, nodes sorted by name, named
 //     node/<name>, without ports;
 //   - the API server's endpoint addresses (those of the EndpointSlices of
-//     the Service default/kubernetes, or else of its Endpoints) with their
-//     ports, named kube-apiserver, as policies see them after DNAT.
+//     the Service default/kubernetes) with their ports, named
+//     kube-apiserver, as policies see them after DNAT.
 //
 // A node or an API server with several addresses (dual-stack, several
 // control-plane nodes) gets one per address, named <name>/<address>.
@@ -206,19 +210,10 @@ func named(name string, ips []string, ports []reach.AddressPort) []reach.Address
 
 // apiServerEndpoints returns the addresses and ports of the Service
 // default/kubernetes: those of its EndpointSlices that are not known to be
-// unready, or else those of its Endpoints.
+// unready.
 func apiServerEndpoints(objs *input.Objects) (ips []string, ports []reach.AddressPort) {
-	addPort := func(port int32, protocol *corev1.Protocol) {
-		p := reach.AddressPort{Port: port, Protocol: corev1.ProtocolTCP}
-		if protocol != nil {
-			p.Protocol = *protocol
-		}
-		if !slices.Contains(ports, p) {
-			ports = append(ports, p)
-		}
-	}
 	for _, s := range objs.EndpointSlices {
-		if s.Namespace != metav1.NamespaceDefault || s.Labels[discoveryv1.LabelServiceName] != "kubernetes" {
+		if s.Namespace != metav1.NamespaceDefault || s.Labels[discoveryv1.LabelServiceName] != apiServerService {
 			continue
 		}
 		for _, ep := range s.Endpoints {
@@ -232,27 +227,15 @@ func apiServerEndpoints(objs *input.Objects) (ips []string, ports []reach.Addres
 			}
 		}
 		for _, p := range s.Ports {
-			if p.Port != nil {
-				addPort(*p.Port, p.Protocol)
+			if p.Port == nil {
+				continue // every port: none to show
 			}
-		}
-	}
-	if len(ips) > 0 {
-		return ips, ports
-	}
-	ports = nil
-	for _, e := range objs.Endpoints {
-		if e.Namespace != metav1.NamespaceDefault || e.Name != "kubernetes" {
-			continue
-		}
-		for _, sub := range e.Subsets {
-			for _, a := range sub.Addresses {
-				if !slices.Contains(ips, a.IP) {
-					ips = append(ips, a.IP)
-				}
+			ap := reach.AddressPort{Port: *p.Port, Protocol: corev1.ProtocolTCP}
+			if p.Protocol != nil {
+				ap.Protocol = *p.Protocol
 			}
-			for _, p := range sub.Ports {
-				addPort(p.Port, &p.Protocol)
+			if !slices.Contains(ports, ap) {
+				ports = append(ports, ap)
 			}
 		}
 	}
@@ -387,7 +370,7 @@ func ReadCluster(ctx context.Context, c client.Reader, n Notes) (*input.Objects,
 		n.note("cannot list Nodes, so node addresses are not shown: %v", apierrors.ReasonForError(err))
 	}
 	objs.EndpointSlices, err = listAll[discoveryv1.EndpointSlice](ctx, c, n, &discoveryv1.EndpointSliceList{}, "EndpointSlices of default/kubernetes",
-		client.InNamespace(metav1.NamespaceDefault), client.MatchingLabels{discoveryv1.LabelServiceName: "kubernetes"})
+		client.InNamespace(metav1.NamespaceDefault), client.MatchingLabels{discoveryv1.LabelServiceName: apiServerService})
 	if err != nil {
 		if !apierrors.IsForbidden(err) && !meta.IsNoMatchError(err) {
 			return nil, err

@@ -1,6 +1,6 @@
 // Package input reads the objects the tierwall CLI works on (AppIsolations,
 // Namespaces, Pods and NetworkPolicies; for reach also Nodes, the API
-// server's EndpointSlices or Endpoints, and tierwall's own Address kind)
+// server's EndpointSlices, and tierwall's own Address kind)
 // from multi-document YAML or JSON, as kubectl writes them and as users keep
 // them in Git.
 //
@@ -56,7 +56,6 @@ const (
 	KindNetworkPolicy = "NetworkPolicy"
 	KindNode          = "Node"
 	KindEndpointSlice = "EndpointSlice"
-	KindEndpoints     = "Endpoints"
 	// KindAddress is tierwall's own kind for an endpoint outside the pods;
 	// see Address.
 	KindAddress = "Address"
@@ -74,7 +73,6 @@ var apiVersions = map[string]string{
 	KindNetworkPolicy: networkingv1.SchemeGroupVersion.String(),
 	KindNode:          corev1.SchemeGroupVersion.String(),
 	KindEndpointSlice: discoveryv1.SchemeGroupVersion.String(),
-	KindEndpoints:     corev1.SchemeGroupVersion.String(),
 	KindAddress:       AddressAPIVersion,
 }
 
@@ -134,8 +132,8 @@ const DefaultNamespace = "default"
 // Options say what a Reader accepts.
 type Options struct {
 	// Kinds are the kinds to read, among KindAppIsolation, KindNamespace,
-	// KindPod, KindNetworkPolicy, KindNode, KindEndpointSlice, KindEndpoints
-	// and KindAddress. Any other kind is an error, in a List too.
+	// KindPod, KindNetworkPolicy, KindNode, KindEndpointSlice and
+	// KindAddress. Any other kind is an error, in a List too.
 	Kinds []string
 	// SkipOtherKinds skips the objects of kinds not among Kinds instead of
 	// failing on them, so that a directory of manifests (Deployments,
@@ -182,7 +180,6 @@ type Objects struct {
 	NetworkPolicies []networkingv1.NetworkPolicy
 	Nodes           []corev1.Node
 	EndpointSlices  []discoveryv1.EndpointSlice
-	Endpoints       []corev1.Endpoints
 	// Addresses are the documents of KindAddress, checked: a valid IP
 	// address and valid ports.
 	Addresses []Address
@@ -510,8 +507,6 @@ func (r *Reader) readObject(d *document, j []byte, tm metav1.TypeMeta, path stri
 		obj = &corev1.Node{}
 	case KindEndpointSlice:
 		obj = &discoveryv1.EndpointSlice{}
-	case KindEndpoints:
-		obj = &corev1.Endpoints{}
 	}
 	if errs := d.decodeStrict(j, obj, path, where); len(errs) > 0 {
 		return errs
@@ -552,8 +547,6 @@ func (r *Reader) readObject(d *document, j []byte, tm metav1.TypeMeta, path stri
 		r.objs.Nodes = append(r.objs.Nodes, *o)
 	case *discoveryv1.EndpointSlice:
 		r.objs.EndpointSlices = append(r.objs.EndpointSlices, *o)
-	case *corev1.Endpoints:
-		r.objs.Endpoints = append(r.objs.Endpoints, *o)
 	}
 	return nil
 }

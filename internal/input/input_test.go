@@ -46,16 +46,13 @@ func summary(o *Objects) []string {
 	for _, x := range o.EndpointSlices {
 		add(KindEndpointSlice, x.Namespace, x.Name)
 	}
-	for _, x := range o.Endpoints {
-		add(KindEndpoints, x.Namespace, x.Name)
-	}
 	for _, x := range o.Addresses {
 		out = append(out, fmt.Sprintf("Address %s=%s%v@%s", x.Name(), x.Address, x.Ports, o.Position(KindAddress, "", x.Name())))
 	}
 	return out
 }
 
-var reachKinds = []string{KindNamespace, KindPod, KindNetworkPolicy, KindAppIsolation, KindNode, KindEndpointSlice, KindEndpoints, KindAddress}
+var reachKinds = []string{KindNamespace, KindPod, KindNetworkPolicy, KindAppIsolation, KindNode, KindEndpointSlice, KindAddress}
 
 var allKinds = []string{KindNamespace, KindPod, KindNetworkPolicy, KindAppIsolation}
 
@@ -289,15 +286,15 @@ items:
 - apiVersion: v1
   kind: Endpoints
   metadata: {name: kubernetes}
-  subsets: [{addresses: [{ip: 172.18.0.2}], ports: [{port: 6443}]}]
 `,
 			want: []string{
 				"Node worker@app.yaml:13",
 				"EndpointSlice default/kubernetes@app.yaml:17",
-				"Endpoints dev/kubernetes@app.yaml:23",
 				"Address partner=203.0.113.7[{443 } {53 UDP}]@app.yaml:1",
 				"Address 198.51.100.1=::ffff:198.51.100.1[]@app.yaml:10",
 			},
+			// Endpoints are deprecated: EndpointSlices say the same.
+			wantErr: []string{"app.yaml:24: items[3]: kind Endpoints (v1) is not read here: expected Namespace, Pod, NetworkPolicy, AppIsolation, Node, EndpointSlice, Address, or a List of them"},
 		},
 		{
 			name: "invalid Addresses, at the lines of their fields",

@@ -251,10 +251,14 @@ func TestIsolateExactly(t *testing.T) {
 		if m := assertion(func(g gomega.Gomega) { g.Expect(e).To(matchers.IsolateExactly(app)) }); m != "" {
 			t.Errorf("the assertion failed:\n%s", m)
 		}
-		m := assertion(func(g gomega.Gomega) { g.Expect(e).To(matchers.AllowFlow("203.0.113.7", "dev-wordpress/mysql-0", 3306)) })
+		m := assertion(func(g gomega.Gomega) {
+			g.Expect(e).To(matchers.AllowFlow("203.0.113.7", "dev-wordpress/mysql-0", 3306))
+		})
 		wantIn(t, m, "Expected the connection 203.0.113.7 -> dev-wordpress/mysql-0:3306/TCP to be allowed, but it is denied.\n",
 			"Flows into dev-wordpress/mysql-0 (tierwall reach):\n", "\nclient                   ✗\n")
-		m = assertion(func(g gomega.Gomega) { g.Expect(e).To(matchers.AllowFlow("dev-wordpress/wordpress", "198.51.100.1", 443)) })
+		m = assertion(func(g gomega.Gomega) {
+			g.Expect(e).To(matchers.AllowFlow("dev-wordpress/wordpress", "198.51.100.1", 443))
+		})
 		wantIn(t, m, "Flows from dev-wordpress/wordpress (tierwall reach):\n", "api:443/TCP (198.51.100.1)\n")
 	})
 

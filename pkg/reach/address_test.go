@@ -14,7 +14,7 @@ import (
 //
 //	a/web 10.0.0.1 (http 80/TCP): ingress on "http" from 203.0.113.0/24 except
 //	  203.0.113.128/25, and from fd00:1::/64 on 80; egress to 198.51.100.0/24 on
-//	  443/TCP and on the named port "https", to fd00:1::/64 on 8443-8500/TCP, and
+//	  443/TCP and on the named port "https", to fd00:1::/64 on 8443-8500/UDP, and
 //	  to 192.0.2.0/24 on every port.
 //	a/db 10.0.0.2 (5432/TCP): not isolated.
 func addressState(addrs ...Address) State {
@@ -33,7 +33,7 @@ func addressState(addrs ...Address) State {
 				},
 				Egress: []networkingv1.NetworkPolicyEgressRule{
 					{Ports: []networkingv1.NetworkPolicyPort{numPort(tcp, 443), namedPort("", "https")}, To: []networkingv1.NetworkPolicyPeer{ipBlockPeer("198.51.100.0/24")}},
-					{Ports: []networkingv1.NetworkPolicyPort{rangePort(tcp, 8443, 8500)}, To: []networkingv1.NetworkPolicyPeer{ipBlockPeer("fd00:1::/64")}},
+					{Ports: []networkingv1.NetworkPolicyPort{rangePort(udp, 8443, 8500)}, To: []networkingv1.NetworkPolicyPeer{ipBlockPeer("fd00:1::/64")}},
 					{To: []networkingv1.NetworkPolicyPeer{ipBlockPeer("192.0.2.0/24")}},
 				},
 			}),
@@ -93,8 +93,8 @@ func TestAddressFlows(t *testing.T) {
 			name:    "IPv6: the first port of a range, and ingress on 80",
 			address: Address{Name: "v6", IP: "FD00:1::5"},
 			want: []Flow{
-				{From: "a/db", To: "v6", ToIP: "fd00:1::5", Port: 8443, Protocol: tcp, Allowed: true},
-				{From: "a/web", To: "v6", ToIP: "fd00:1::5", Port: 8443, Protocol: tcp, Allowed: true},
+				{From: "a/db", To: "v6", ToIP: "fd00:1::5", Port: 8443, Protocol: udp, Allowed: true},
+				{From: "a/web", To: "v6", ToIP: "fd00:1::5", Port: 8443, Protocol: udp, Allowed: true},
 				{From: "v6", FromIP: "fd00:1::5", To: "a/db", Port: 5432, Protocol: tcp, Allowed: true},
 				{From: "v6", FromIP: "fd00:1::5", To: "a/web", Port: 80, Protocol: tcp, Allowed: true},
 			},

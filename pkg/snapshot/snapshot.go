@@ -58,8 +58,8 @@ type Snapshot struct {
 	// evaluators' Flows include, named and ordered as `tierwall reach`
 	// shows them: the Address documents (kind Address, apiVersion
 	// cli.tierwall.dev/v1alpha1), each Node's InternalIP (node/NAME), and the
-	// API server's endpoints (kube-apiserver, from the EndpointSlices or the
-	// Endpoints of the Service default/kubernetes). Add an external client a
+	// API server's endpoints (kube-apiserver, from the EndpointSlices of the
+	// Service default/kubernetes). Add an external client a
 	// test needs here.
 	Addresses []reach.Address
 
@@ -89,7 +89,7 @@ var manifestExtensions = []string{".yaml", ".yml", ".json"}
 // FromFiles reads manifests: files of one or more YAML or JSON documents
 // (Lists too), or directories, read recursively for their *.yaml, *.yml and
 // *.json files in lexical order, as a GitOps repository holds them.
-// Nodes, EndpointSlices, Endpoints and Address documents give the
+// Nodes, EndpointSlices and Address documents give the
 // Addresses; documents of other kinds (Deployments, Services,
 // Kustomizations) are skipped; a document without a kind is an error. Namespaced objects without
 // a namespace are in "default". The error joins every problem found, each
@@ -97,7 +97,7 @@ var manifestExtensions = []string{".yaml", ".yml", ".json"}
 func FromFiles(paths ...string) (*Snapshot, error) {
 	r := input.NewReader(input.Options{
 		Kinds: []string{input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation,
-			input.KindNode, input.KindEndpointSlice, input.KindEndpoints, input.KindAddress},
+			input.KindNode, input.KindEndpointSlice, input.KindAddress},
 		SkipOtherKinds: true,
 		Explain:        evalstate.Explain,
 	})

@@ -82,7 +82,7 @@ func TestAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap.Addresses = append(snap.Addresses, reach.Address{Name: "client", IP: "203.0.113.7"})
-	var names []string
+	names := make([]string, 0, len(snap.Addresses))
 	for _, a := range snap.Addresses {
 		names = append(names, a.Name+"="+a.IP)
 	}
