@@ -25,8 +25,9 @@ const (
 // AllowFlow succeeds when the *reach.Evaluator it is given allows a
 // connection from one endpoint to another on port and protocol (TCP when
 // omitted). An endpoint is a pod of the evaluator's State as
-// "namespace/name", or an IP address (an endpoint outside the cluster, as
-// reach.IPEndpoint). A pod the State does not hold is an error, not a
+// "namespace/name", an IP address (an endpoint outside the cluster, as
+// reach.IPEndpoint), or the name of one of the State's Addresses (such as
+// kube-apiserver). A pod the State does not hold is an error, not a
 // failed match, so that a typo cannot pass a NotTo.
 //
 // Its failure messages, for To and NotTo alike, give the explanation that
@@ -276,10 +277,16 @@ func evaluator(actual any, matcher string) (*reach.Evaluator, error) {
 	return e, nil
 }
 
-// endpoint reads a pod of e ("namespace/name") or an IP address.
+// endpoint reads a pod of e ("namespace/name"), an IP address, or the name
+// of one of e's addresses.
 func endpoint(e *reach.Evaluator, s string) (reach.Endpoint, string, error) {
 	if ip, err := netip.ParseAddr(s); err == nil {
 		return reach.IPEndpoint(s), ip.String(), nil
+	}
+	for _, a := range e.Addresses() {
+		if a.Name == s {
+			return reach.IPEndpoint(a.IP), s, nil
+		}
 	}
 	namespace, name := splitKey(s)
 	if namespace == "" || name == "" {
