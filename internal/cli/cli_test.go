@@ -24,7 +24,13 @@ const (
 	handwritten = "testdata/wordpress-handwritten-policies.yaml"
 	mailSample  = "../../config/samples/tierwall_v1alpha1_appisolation_mail.yaml"
 	mailPods    = "testdata/mail-pods.yaml"
+	addresses   = "testdata/wordpress-addresses.yaml"
 )
+
+// addressesArgs are reach's arguments for the hand-written policies of the
+// WordPress story with the addresses of wordpress-addresses.yaml and an
+// external client.
+var addressesArgs = []string{"reach", "-f", pods, "-f", handwritten, "-f", addresses, "--address", "203.0.113.7=client"}
 
 // run runs the command line as main does, with stdin.
 func run(stdin string, args ...string) (code int, stdout, stderr string) {
@@ -90,6 +96,9 @@ func TestRunGolden(t *testing.T) {
 		{"render the mail sample", []string{"render", "-f", mailSample}, "", "mail-policies.yaml"},
 		{"reach of the mail sample", []string{"reach", "-f", mailSample, "-f", mailPods}, "", "mail-reach.txt"},
 		{"graph the mail sample", []string{"graph", "-f", mailSample}, "", "mail-graph.mmd"},
+		{"reach with addresses", addressesArgs, "", "addresses-reach.txt"},
+		{"reach with addresses, as a list", append(addressesArgs, "-o", "list"), "", "addresses-reach-list.txt"},
+		{"explain a flow from an address", append(addressesArgs, "--explain", "--from", "client", "--to", "dev-wordpress/mysql-0:3306"), "", "explain-address.txt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -276,6 +285,43 @@ items:
 				"error: <stdin>:14: AppIsolation default/web: invalid spec: spec.tiers[0].allowFrom[0].ingressController: Not found: \"traefik\"\n",
 		},
 
+		{
+			name:   "reach: addresses' flows in JSON, with their IPs",
+			args:   append(addressesArgs, "-o", "json"),
+			stdout: `  {"from":"dev-wordpress/wordpress","to":"kube-apiserver","toIP":"192.168.1.10","port":6443,"protocol":"TCP","allowed":true},` + "\n",
+		},
+		{
+			name:   "reach: an IPv6 --address without a name, and ports from the egress rule that names it",
+			args:   []string{"reach", "-f", "-", "--address", "fd00::7", "-o", "list"},
+			stdin:  "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: c}]}\nstatus: {podIP: 10.0.0.1}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: out}\nspec:\n  podSelector: {}\n  egress: [{to: [{ipBlock: {cidr: 'fd00::/64'}}], ports: [{port: 8443}]}]\n",
+			stdout: "FROM          TO        PORT\ndefault/web   fd00::7   8443/TCP\n\n1 of 1 flows allowed; the others are denied.\n",
+		},
+		{
+			name:   "reach: an invalid Address document, at its line",
+			args:   []string{"reach", "-f", "-"},
+			stdin:  "apiVersion: cli.tierwall.dev/v1alpha1\nkind: Address\nmetadata: {name: partner}\naddress: 203.0.113.0/24\n",
+			code:   ExitFailure,
+			stderr: "error: <stdin>:4: Address partner: address \"203.0.113.0/24\" is not an IPv4 or IPv6 address (give one address, not a CIDR)\n",
+		},
+		{
+			name:   "reach: an --address with the name of another",
+			args:   []string{"reach", "-f", addresses, "--address", "203.0.113.7=payments"},
+			code:   ExitFailure,
+			stderr: "error: duplicate address payments\n",
+		},
+		{
+			name:   "reach: an --address that is not an address",
+			args:   []string{"reach", "-f", pods, "--address", "203.0.113.0/24=net"},
+			code:   ExitUsage,
+			stderr: "error: invalid --address \"203.0.113.0/24=net\": \"203.0.113.0/24\" is not an IPv4 or IPv6 address (give ADDRESS[=NAME])\nRun 'tierwall reach --help' for usage.\n",
+		},
+		{
+			name:   "reach: an --address with an empty name",
+			args:   []string{"reach", "-f", pods, "--address", "203.0.113.7="},
+			code:   ExitUsage,
+			stderr: "error: invalid --address \"203.0.113.7=\": the name after = must be non-empty, without spaces\nRun 'tierwall reach --help' for usage.\n",
+		},
+
 		// Usage errors.
 		{
 			name:   "no -f",
@@ -419,6 +465,7 @@ func TestDocsShowRealOutput(t *testing.T) {
 		"handwritten-reach.txt", "wordpress-graph.mmd", "wordpress-graph.dot",
 		"explain-denied.txt", "explain-allowed.txt",
 		"diff/tier-added.txt", "diff/port-changed.txt", "diff/migration.txt", "diff/no-change.txt",
+		"addresses-reach.txt", "explain-address.txt",
 	} {
 		if !strings.Contains(doc, readFile(t, filepath.Join("testdata", name))) {
 			t.Errorf("docs/cli.md does not show testdata/%s as it is: update the docs", name)
@@ -430,8 +477,11 @@ func TestDocsShowRealOutput(t *testing.T) {
 			t.Errorf("README.md does not show testdata/%s as it is: update it", name)
 		}
 	}
-	// The JSON lines quoted in the docs are lines of the real output.
+	// The JSON lines quoted in the docs are lines of the real output, of
+	// the sample or of the example with addresses.
 	_, stdout, _ := run("", "reach", "-f", sample, "-f", pods, "-o", "json")
+	_, withAddresses, _ := run("", append(addressesArgs, "-o", "json")...)
+	stdout += withAddresses
 	n := 0
 	for line := range strings.SplitSeq(doc, "\n") {
 		if strings.HasPrefix(line, `  {"from":`) {

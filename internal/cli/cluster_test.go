@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,13 +12,20 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/input"
+	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/pkg/render"
 	"github.com/tierwall/tierwall/test/testenv"
 )
@@ -89,17 +98,27 @@ func TestReachLiveCluster(t *testing.T) {
 			wantLines = append(wantLines, line)
 		}
 	}
-	var gotLines []string
+	// The API server's EndpointSlice is read too: its address (envtest's
+	// API server, on a port of its own) is a source and a destination.
+	var gotLines, apiServer []string
 	for line := range strings.SplitSeq(out.String(), "\n") {
-		if line != "" && !strings.Contains(line, "flows allowed") {
+		switch {
+		case strings.Contains(line, "kube-apiserver"):
+			apiServer = append(apiServer, strings.Join(strings.Fields(line), " "))
+		case line != "" && !strings.Contains(line, "flows allowed"):
 			gotLines = append(gotLines, line)
 		}
 	}
 	if diff := cmp.Diff(wantLines, gotLines); diff != "" {
 		t.Errorf("live reach -n dev-wordpress (-files +live):\n%s", diff)
 	}
+	if len(apiServer) != 3 || !strings.HasPrefix(apiServer[0], "dev-wordpress/mysql-0 kube-apiserver ") ||
+		!strings.HasPrefix(apiServer[1], "dev-wordpress/wordpress kube-apiserver ") || apiServer[2] != "kube-apiserver dev-wordpress/mysql-0 3306/TCP" {
+		t.Errorf("the flows from and to the API server are not the 3 allowed ones:\n%s", strings.Join(apiServer, "\n"))
+	}
 	for _, line := range []string{
-		"Reading Namespaces, Pods, NetworkPolicies and AppIsolations from context ",
+		"Reading Namespaces, Pods, NetworkPolicies, AppIsolations, Nodes and the API server's EndpointSlices from context ",
+		"Read 1 EndpointSlices of default/kubernetes\n",
 		"Read 5 Pods\n",
 		"Read 4 NetworkPolicies\n",
 		"Read 1 AppIsolations\n",
@@ -156,7 +175,7 @@ func TestReadCluster(t *testing.T) {
 
 	var errOut bytes.Buffer
 	s := &streams{out: &bytes.Buffer{}, err: &errOut}
-	s.progress("Reading Namespaces, Pods, NetworkPolicies and AppIsolations from context %s", "test")
+	s.progress("Reading Namespaces, Pods, NetworkPolicies, AppIsolations, Nodes and the API server's EndpointSlices from context %s", "test")
 	got, err := evalstate.ReadCluster(t.Context(), c, s.notes())
 	if err != nil {
 		t.Fatal(err)
@@ -165,13 +184,106 @@ func TestReadCluster(t *testing.T) {
 	if diff := cmp.Diff([]int{2, 5, 4, 1}, counts); diff != "" {
 		t.Errorf("namespaces, pods, policies, AppIsolations read (-want +got):\n%s", diff)
 	}
-	wantProgress := "Reading Namespaces, Pods, NetworkPolicies and AppIsolations from context test\n" +
-		"Read 2 Namespaces\nRead 5 Pods\nRead 4 NetworkPolicies\nRead 1 AppIsolations\n"
+	wantProgress := "Reading Namespaces, Pods, NetworkPolicies, AppIsolations, Nodes and the API server's EndpointSlices from context test\n" +
+		"Read 2 Namespaces\nRead 5 Pods\nRead 4 NetworkPolicies\nRead 1 AppIsolations\nRead 0 Nodes\nRead 0 EndpointSlices of default/kubernetes\n"
 	if diff := cmp.Diff(wantProgress, errOut.String()); diff != "" {
 		t.Errorf("progress (-want +got):\n%s", diff)
 	}
 	if st := evalstate.InForce(s.notes(), got); len(st.Policies) != 4 {
 		t.Errorf("%d policies in force, want the 4 hand-written ones (the AppIsolation is in DryRun)", len(st.Policies))
+	}
+}
+
+// TestReadClusterAddresses reads Nodes and the API server's EndpointSlices
+// through a client, and goes on without them when RBAC forbids listing
+// them.
+func TestReadClusterAddresses(t *testing.T) {
+	node := func(name string, ips ...string) *corev1.Node {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeHostName, Address: name})
+		for _, ip := range ips {
+			n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: ip})
+		}
+		return n
+	}
+	slice := func(namespace, name, service string, ips ...string) *discoveryv1.EndpointSlice {
+		return &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: map[string]string{discoveryv1.LabelServiceName: service}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: ips}},
+			Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("https"), Port: ptr.To(int32(6443)), Protocol: ptr.To(corev1.ProtocolTCP)}},
+		}
+	}
+	objects := []client.Object{
+		node("worker-b", "10.1.0.3", "fd00:10::3"), node("worker-a", "10.1.0.2"),
+		slice("default", "kubernetes", "kubernetes", "172.18.0.2"),
+		// Not the API server's: another service, another namespace.
+		slice("default", "web-abcde", "web", "10.0.0.9"),
+		slice("dev", "kubernetes-x", "kubernetes", "10.0.0.8"),
+	}
+	forbidden := func(what string) interceptor.Funcs {
+		return interceptor.Funcs{List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			switch list.(type) {
+			case *corev1.NodeList:
+				if what == "nodes" {
+					return apierrors.NewForbidden(schema.GroupResource{Resource: "nodes"}, "", errors.New("RBAC"))
+				}
+			case *discoveryv1.EndpointSliceList:
+				if what == "endpointslices" {
+					return apierrors.NewForbidden(schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}, "", errors.New("RBAC"))
+				}
+			}
+			return c.List(ctx, list, opts...)
+		}}
+	}
+	tests := []struct {
+		name  string
+		funcs interceptor.Funcs
+		want  []reach.Address
+		notes string
+	}{
+		{
+			name: "everything readable",
+			want: []reach.Address{
+				{Name: "node/worker-a", IP: "10.1.0.2"},
+				{Name: "node/worker-b/10.1.0.3", IP: "10.1.0.3"},
+				{Name: "node/worker-b/fd00:10::3", IP: "fd00:10::3"},
+				{Name: "kube-apiserver", IP: "172.18.0.2", Ports: []reach.AddressPort{{Port: 6443, Protocol: corev1.ProtocolTCP}}},
+			},
+		},
+		{
+			name:  "Nodes forbidden",
+			funcs: forbidden("nodes"),
+			want:  []reach.Address{{Name: "kube-apiserver", IP: "172.18.0.2", Ports: []reach.AddressPort{{Port: 6443, Protocol: corev1.ProtocolTCP}}}},
+			notes: "note: cannot list Nodes, so node addresses are not shown: Forbidden\n",
+		},
+		{
+			name:  "EndpointSlices forbidden",
+			funcs: forbidden("endpointslices"),
+			want: []reach.Address{
+				{Name: "node/worker-a", IP: "10.1.0.2"},
+				{Name: "node/worker-b/10.1.0.3", IP: "10.1.0.3"},
+				{Name: "node/worker-b/fd00:10::3", IP: "fd00:10::3"},
+			},
+			notes: "note: cannot list the EndpointSlices of default/kubernetes, so the API server's addresses are not shown: Forbidden\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := fake.NewClientBuilder().WithScheme(clusterScheme).WithObjects(objects...).WithInterceptorFuncs(tt.funcs).Build()
+			var notes bytes.Buffer
+			s := &streams{out: &bytes.Buffer{}, err: &notes}
+			objs, err := evalstate.ReadCluster(t.Context(), c, evalstate.Notes{Note: s.note})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, evalstate.Addresses(objs)); diff != "" {
+				t.Errorf("addresses (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.notes, notes.String()); diff != "" {
+				t.Errorf("notes (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -38,12 +38,13 @@ func (e *EndpointError) Error() string {
 	return fmt.Sprintf("invalid --%s %q: %s", e.Flag, e.Value, e.Reason)
 }
 
-// parseFlow reads --from (ns/pod, pod, or an address) and --to (the same,
-// with :port and optionally /protocol), looking pods up in pods.
-func parseFlow(from, to, namespace string, pods []corev1.Pod) (flowQuery, error) {
+// parseFlow reads --from (ns/pod, pod, an address, or the name of one of
+// addrs) and --to (the same, with :port and optionally /protocol), looking
+// pods up in pods.
+func parseFlow(from, to, namespace string, pods []corev1.Pod, addrs []reach.Address) (flowQuery, error) {
 	var q flowQuery
 	var err error
-	if q.from, q.fromName, err = parseEndpoint("from", from, namespace, pods); err != nil {
+	if q.from, q.fromName, err = parseEndpoint("from", from, namespace, pods, addrs); err != nil {
 		return q, err
 	}
 	target, portProto, ok := cutLast(to, ":")
@@ -65,7 +66,7 @@ func parseFlow(from, to, namespace string, pods []corev1.Pod) (flowQuery, error)
 		return q, &EndpointError{Flag: "to", Value: to, Reason: fmt.Sprintf("protocol %q is not TCP, UDP or SCTP", proto)}
 	}
 	target = strings.TrimSuffix(strings.TrimPrefix(target, "["), "]")
-	q.to, q.toName, err = parseEndpoint("to", target, namespace, pods)
+	q.to, q.toName, err = parseEndpoint("to", target, namespace, pods, addrs)
 	return q, err
 }
 
@@ -78,10 +79,16 @@ func cutLast(s, sep string) (before, after string, found bool) {
 	return s[:i], s[i+len(sep):], true
 }
 
-// parseEndpoint reads a pod (ns/name, or name in namespace) or an address.
-func parseEndpoint(flag, value, namespace string, pods []corev1.Pod) (reach.Endpoint, string, error) {
+// parseEndpoint reads a pod (ns/name, or name in namespace), an address, or
+// the name of one of addrs.
+func parseEndpoint(flag, value, namespace string, pods []corev1.Pod, addrs []reach.Address) (reach.Endpoint, string, error) {
 	if ip, err := netip.ParseAddr(value); err == nil {
 		return reach.IPEndpoint(value), ip.String(), nil
+	}
+	for _, a := range addrs {
+		if a.Name == value {
+			return reach.IPEndpoint(a.IP), a.Name, nil
+		}
 	}
 	ns, name, ok := strings.Cut(value, "/")
 	if !ok {

@@ -114,6 +114,7 @@ func TestReachJSONExplainsDeniedFlows(t *testing.T) {
 
 func TestParseFlow(t *testing.T) {
 	_, state := wordpressEvaluator(t)
+	addrs := []reach.Address{{Name: "kube-apiserver", IP: "172.18.0.2"}, {Name: "node/worker", IP: "10.1.0.2"}}
 	tests := []struct {
 		from, to  string
 		namespace string
@@ -123,6 +124,7 @@ func TestParseFlow(t *testing.T) {
 		{"debug", "kube-system/coredns:53/udp", "", "default/debug kube-system/coredns 53/UDP"},
 		{"wordpress", "mysql-0:3306/TCP", "dev-wordpress", "dev-wordpress/wordpress dev-wordpress/mysql-0 3306/TCP"},
 		{"10.1.2.3", "[fd00::1]:443", "", "10.1.2.3 fd00::1 443/TCP"},
+		{"node/worker", "kube-apiserver:6443", "", "node/worker kube-apiserver 6443/TCP"},
 		{"default/nope", "dev-wordpress/mysql-0:3306", "", `invalid --from "default/nope": no pod default/nope in the input, and not an IP address`},
 		{"default/debug", "dev-wordpress/mysql-0", "", `invalid --to "dev-wordpress/mysql-0": give the destination port: ns/pod:PORT[/PROTOCOL] or ADDRESS:PORT[/PROTOCOL]`},
 		{"default/debug", "dev-wordpress/mysql-0:0", "", `invalid --to "dev-wordpress/mysql-0:0": port "0" is not a number from 1 to 65535`},
@@ -130,7 +132,7 @@ func TestParseFlow(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.from+" "+tc.to, func(t *testing.T) {
-			q, err := parseFlow(tc.from, tc.to, tc.namespace, state.Pods)
+			q, err := parseFlow(tc.from, tc.to, tc.namespace, state.Pods, addrs)
 			got := fmt.Sprintf("%s %s %d/%s", q.fromName, q.toName, q.port, q.protocol)
 			if err != nil {
 				if _, ok := errors.AsType[*EndpointError](err); !ok {

@@ -16,8 +16,12 @@ import (
 
 // flowJSON is a flow as the json output writes it.
 type flowJSON struct {
-	From     string          `json:"from"`
-	To       string          `json:"to"`
+	From string `json:"from"`
+	// FromIP is the IP of a source that is an address.
+	FromIP string `json:"fromIP,omitempty"`
+	To     string `json:"to"`
+	// ToIP is the IP of a destination that is an address.
+	ToIP     string          `json:"toIP,omitempty"`
 	Port     int32           `json:"port"`
 	Protocol corev1.Protocol `json:"protocol"`
 	Allowed  bool            `json:"allowed"`
@@ -33,7 +37,7 @@ func writeFlowsJSON(out io.Writer, flows iter.Seq[reach.Flow], why func(reach.Fl
 	w := bufio.NewWriter(out)
 	first := true
 	for f := range flows {
-		j := flowJSON{From: f.From, To: f.To, Port: f.Port, Protocol: f.Protocol, Allowed: f.Allowed}
+		j := flowJSON{From: f.From, FromIP: f.FromIP, To: f.To, ToIP: f.ToIP, Port: f.Port, Protocol: f.Protocol, Allowed: f.Allowed}
 		if !f.Allowed && why != nil {
 			j.Why = why(f)
 		}

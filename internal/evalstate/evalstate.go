@@ -14,8 +14,11 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -119,7 +122,7 @@ func at(pos input.Position, err error) error {
 // and the policies in force. AppIsolations in DryRun mode are evaluated as
 // if enforced.
 func Reconciled(n Notes, objs *input.Objects) (reach.State, error) {
-	state := reach.State{Namespaces: objs.Namespaces, Pods: governable(n, objs.Pods)}
+	state := reach.State{Namespaces: objs.Namespaces, Pods: governable(n, objs.Pods), Addresses: Addresses(objs)}
 	var apps []Rendered
 	if len(objs.AppIsolations) > 0 {
 		var err error
@@ -146,7 +149,97 @@ func InForce(n Notes, objs *input.Objects) reach.State {
 	if len(dryRun) > 0 {
 		n.note("AppIsolations in DryRun, whose policies are not in force and not shown: %s (preview them with kubectl get -o yaml and -f)", strings.Join(dryRun, ", "))
 	}
-	return reach.State{Namespaces: objs.Namespaces, Pods: governable(n, objs.Pods), Policies: objs.NetworkPolicies}
+	return reach.State{Namespaces: objs.Namespaces, Pods: governable(n, objs.Pods), Policies: objs.NetworkPolicies, Addresses: Addresses(objs)}
+}
+
+// APIServerName is the name of the API server's address in flows.
+const APIServerName = "kube-apiserver"
+
+// apiServerService is the name of the API server's Service, in namespace
+// default.
+const apiServerService = "kubernetes"
+
+// Addresses returns the endpoints of objs that are not pods, in this order:
+//   - its Address documents, in input order, with their ports (none: those
+//     that egress rules name, see reach.Address);
+//   - each Node's InternalIP addresses, nodes sorted by name, named
+//     node/<name>, without ports;
+//   - the API server's endpoint addresses (those of the EndpointSlices of
+//     the Service default/kubernetes) with their ports, named
+//     kube-apiserver, as policies see them after DNAT.
+//
+// A node or an API server with several addresses (dual-stack, several
+// control-plane nodes) gets one per address, named <name>/<address>.
+func Addresses(objs *input.Objects) []reach.Address {
+	var out []reach.Address
+	for _, a := range objs.Addresses {
+		ra := reach.Address{Name: a.Name(), IP: a.Address}
+		for _, p := range a.Ports {
+			ra.Ports = append(ra.Ports, reach.AddressPort{Port: p.Port, Protocol: p.Protocol})
+		}
+		out = append(out, ra)
+	}
+	nodes := slices.Clone(objs.Nodes)
+	slices.SortFunc(nodes, func(a, b corev1.Node) int { return strings.Compare(a.Name, b.Name) })
+	for _, node := range nodes {
+		var ips []string
+		for _, a := range node.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP && !slices.Contains(ips, a.Address) {
+				ips = append(ips, a.Address)
+			}
+		}
+		out = append(out, named("node/"+node.Name, ips, nil)...)
+	}
+	ips, ports := apiServerEndpoints(objs)
+	return append(out, named(APIServerName, ips, ports)...)
+}
+
+// named returns an address per ip, named name when there is one, else
+// name/<ip>.
+func named(name string, ips []string, ports []reach.AddressPort) []reach.Address {
+	out := make([]reach.Address, 0, len(ips))
+	for _, ip := range ips {
+		a := reach.Address{Name: name, IP: ip, Ports: ports}
+		if len(ips) > 1 {
+			a.Name += "/" + ip
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// apiServerEndpoints returns the addresses and ports of the Service
+// default/kubernetes: those of its EndpointSlices that are not known to be
+// unready.
+func apiServerEndpoints(objs *input.Objects) (ips []string, ports []reach.AddressPort) {
+	for _, s := range objs.EndpointSlices {
+		if s.Namespace != metav1.NamespaceDefault || s.Labels[discoveryv1.LabelServiceName] != apiServerService {
+			continue
+		}
+		for _, ep := range s.Endpoints {
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				continue
+			}
+			for _, ip := range ep.Addresses {
+				if !slices.Contains(ips, ip) {
+					ips = append(ips, ip)
+				}
+			}
+		}
+		for _, p := range s.Ports {
+			if p.Port == nil {
+				continue // every port: none to show
+			}
+			ap := reach.AddressPort{Port: *p.Port, Protocol: corev1.ProtocolTCP}
+			if p.Protocol != nil {
+				ap.Protocol = *p.Protocol
+			}
+			if !slices.Contains(ports, ap) {
+				ports = append(ports, ap)
+			}
+		}
+	}
+	return ips, ports
 }
 
 // governable returns the pods that NetworkPolicies govern: not those that
@@ -245,7 +338,11 @@ const ListPageSize = 500
 
 // ReadCluster reads the Namespaces, Pods, NetworkPolicies and AppIsolations
 // of the whole cluster c (which must know tierwall's types), page by page,
-// telling its progress. A cluster without the AppIsolation CRD has none.
+// telling its progress. A cluster without the AppIsolation CRD has none. It
+// also reads the Nodes and the EndpointSlices of the Service
+// default/kubernetes (the API server's endpoints), for their addresses (see
+// Addresses): when the user may not list them, it notes it and goes on
+// without.
 func ReadCluster(ctx context.Context, c client.Reader, n Notes) (*input.Objects, error) {
 	objs := &input.Objects{}
 	var err error
@@ -263,14 +360,31 @@ func ReadCluster(ctx context.Context, c client.Reader, n Notes) (*input.Objects,
 		n.progress("The cluster has no AppIsolation CRD: tierwall is not installed there")
 		err = nil
 	}
-	return objs, err
+	if err != nil {
+		return nil, err
+	}
+	if objs.Nodes, err = listAll[corev1.Node](ctx, c, n, &corev1.NodeList{}, "Nodes"); err != nil {
+		if !apierrors.IsForbidden(err) {
+			return nil, err
+		}
+		n.note("cannot list Nodes, so node addresses are not shown: %v", apierrors.ReasonForError(err))
+	}
+	objs.EndpointSlices, err = listAll[discoveryv1.EndpointSlice](ctx, c, n, &discoveryv1.EndpointSliceList{}, "EndpointSlices of default/kubernetes",
+		client.InNamespace(metav1.NamespaceDefault), client.MatchingLabels{discoveryv1.LabelServiceName: apiServerService})
+	if err != nil {
+		if !apierrors.IsForbidden(err) && !meta.IsNoMatchError(err) {
+			return nil, err
+		}
+		n.note("cannot list the EndpointSlices of default/kubernetes, so the API server's addresses are not shown: %v", apierrors.ReasonForError(err))
+	}
+	return objs, nil
 }
 
-// listAll lists every object of a kind, page by page, and reports the count
-// read so far after each page.
-func listAll[T any](ctx context.Context, c client.Reader, n Notes, list client.ObjectList, what string) ([]T, error) {
+// listAll lists every object of a kind (that filters select), page by page,
+// and reports the count read so far after each page.
+func listAll[T any](ctx context.Context, c client.Reader, n Notes, list client.ObjectList, what string, filters ...client.ListOption) ([]T, error) {
 	var out []T
-	opts := []client.ListOption{client.Limit(ListPageSize)}
+	opts := append([]client.ListOption{client.Limit(ListPageSize)}, filters...)
 	for {
 		if err := c.List(ctx, list, opts...); err != nil {
 			return nil, fmt.Errorf("cannot list %s: %w", what, err)
@@ -291,7 +405,7 @@ func listAll[T any](ctx context.Context, c client.Reader, n Notes, list client.O
 			break
 		}
 		n.progress("Read %d %s so far", len(out), what)
-		opts = []client.ListOption{client.Limit(ListPageSize), client.Continue(token)}
+		opts = append([]client.ListOption{client.Limit(ListPageSize), client.Continue(token)}, filters...)
 	}
 	n.progress("Read %d %s", len(out), what)
 	return out, nil

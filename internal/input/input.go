@@ -1,6 +1,8 @@
 // Package input reads the objects the tierwall CLI works on (AppIsolations,
-// Namespaces, Pods and NetworkPolicies) from multi-document YAML or JSON, as
-// kubectl writes them and as users keep them in Git.
+// Namespaces, Pods and NetworkPolicies; for reach also Nodes, the API
+// server's EndpointSlices, and tierwall's own Address kind)
+// from multi-document YAML or JSON, as kubectl writes them and as users keep
+// them in Git.
 //
 // Reading is strict, like `kubectl apply --validate=strict`: an unknown or
 // duplicate field, an unexpected kind or apiVersion, or a missing name is an
@@ -21,14 +23,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -49,7 +54,16 @@ const (
 	KindNamespace     = "Namespace"
 	KindPod           = "Pod"
 	KindNetworkPolicy = "NetworkPolicy"
+	KindNode          = "Node"
+	KindEndpointSlice = "EndpointSlice"
+	// KindAddress is tierwall's own kind for an endpoint outside the pods;
+	// see Address.
+	KindAddress = "Address"
 )
+
+// AddressAPIVersion is the apiVersion of KindAddress: a kind of the CLI's
+// input only, never applied to a cluster.
+const AddressAPIVersion = "cli.tierwall.dev/v1alpha1"
 
 // apiVersions is the one apiVersion accepted for each kind.
 var apiVersions = map[string]string{
@@ -57,6 +71,58 @@ var apiVersions = map[string]string{
 	KindNamespace:     corev1.SchemeGroupVersion.String(),
 	KindPod:           corev1.SchemeGroupVersion.String(),
 	KindNetworkPolicy: networkingv1.SchemeGroupVersion.String(),
+	KindNode:          corev1.SchemeGroupVersion.String(),
+	KindEndpointSlice: discoveryv1.SchemeGroupVersion.String(),
+	KindAddress:       AddressAPIVersion,
+}
+
+// clusterScoped are the kinds without a namespace.
+var clusterScoped = []string{KindNamespace, KindNode, KindAddress}
+
+// Address is an endpoint outside the cluster's pods for tierwall reach to
+// show flows from and to: an external client or server.
+//
+//	apiVersion: cli.tierwall.dev/v1alpha1
+//	kind: Address
+//	metadata:
+//	  name: partner            # optional: the name in the matrix (default: the address)
+//	address: 203.0.113.7       # IPv4 or IPv6
+//	ports:                     # optional: the ports of flows to the address
+//	- port: 443
+//	  protocol: TCP            # TCP (default), UDP or SCTP
+type Address struct {
+	metav1.TypeMeta `json:",inline"`
+	// Metadata holds only the optional name.
+	Metadata AddressMetadata `json:"metadata,omitzero"`
+	// Address is the IPv4 or IPv6 address.
+	Address string `json:"address"`
+	// Ports are the ports of connections to the address.
+	Ports []AddressPort `json:"ports,omitempty"`
+}
+
+// AddressMetadata is the metadata of an Address.
+type AddressMetadata struct {
+	// Name is shown instead of the address.
+	Name string `json:"name,omitempty"`
+}
+
+// AddressPort is a port of an Address.
+type AddressPort struct {
+	// Port is from 1 to 65535.
+	Port int32 `json:"port"`
+	// Protocol is TCP (when empty), UDP or SCTP.
+	Protocol corev1.Protocol `json:"protocol,omitempty"`
+}
+
+// Name is the Address's name, or the address when it has none.
+func (a *Address) Name() string {
+	if a.Metadata.Name != "" {
+		return a.Metadata.Name
+	}
+	if ip, err := netip.ParseAddr(a.Address); err == nil {
+		return ip.Unmap().String()
+	}
+	return a.Address
 }
 
 // DefaultNamespace is the namespace of namespaced objects that name none,
@@ -66,8 +132,8 @@ const DefaultNamespace = "default"
 // Options say what a Reader accepts.
 type Options struct {
 	// Kinds are the kinds to read, among KindAppIsolation, KindNamespace,
-	// KindPod and KindNetworkPolicy. Any other kind is an error, in a List
-	// too.
+	// KindPod, KindNetworkPolicy, KindNode, KindEndpointSlice and
+	// KindAddress. Any other kind is an error, in a List too.
 	Kinds []string
 	// SkipOtherKinds skips the objects of kinds not among Kinds instead of
 	// failing on them, so that a directory of manifests (Deployments,
@@ -112,6 +178,11 @@ type Objects struct {
 	Namespaces      []corev1.Namespace
 	Pods            []corev1.Pod
 	NetworkPolicies []networkingv1.NetworkPolicy
+	Nodes           []corev1.Node
+	EndpointSlices  []discoveryv1.EndpointSlice
+	// Addresses are the documents of KindAddress, checked: a valid IP
+	// address and valid ports.
+	Addresses []Address
 
 	positions map[objectKey]origin
 }
@@ -417,6 +488,9 @@ func (r *Reader) readObject(d *document, j []byte, tm metav1.TypeMeta, path stri
 	}
 	var h header
 	_ = json.Unmarshal(j, &h) // errors come from the strict decoding below
+	if tm.Kind == KindAddress {
+		return r.readAddress(d, j, path, where+describe(KindAddress, "", h.Metadata.Name))
+	}
 	where += describe(tm.Kind, h.Metadata.Namespace, h.Metadata.Name)
 
 	var obj metav1.Object
@@ -429,6 +503,10 @@ func (r *Reader) readObject(d *document, j []byte, tm metav1.TypeMeta, path stri
 		obj = &corev1.Pod{}
 	case KindNetworkPolicy:
 		obj = &networkingv1.NetworkPolicy{}
+	case KindNode:
+		obj = &corev1.Node{}
+	case KindEndpointSlice:
+		obj = &discoveryv1.EndpointSlice{}
 	}
 	if errs := d.decodeStrict(j, obj, path, where); len(errs) > 0 {
 		return errs
@@ -436,7 +514,7 @@ func (r *Reader) readObject(d *document, j []byte, tm metav1.TypeMeta, path stri
 	if obj.GetName() == "" {
 		return []error{d.at(d.lineOf(join(path, "metadata")), "%s: metadata.name is required", where)}
 	}
-	if tm.Kind != KindNamespace {
+	if !slices.Contains(clusterScoped, tm.Kind) {
 		switch ns := obj.GetNamespace(); {
 		case ns == "":
 			obj.SetNamespace(r.opts.Namespace)
@@ -465,7 +543,58 @@ func (r *Reader) readObject(d *document, j []byte, tm metav1.TypeMeta, path stri
 		r.objs.Pods = append(r.objs.Pods, *o)
 	case *networkingv1.NetworkPolicy:
 		r.objs.NetworkPolicies = append(r.objs.NetworkPolicies, *o)
+	case *corev1.Node:
+		r.objs.Nodes = append(r.objs.Nodes, *o)
+	case *discoveryv1.EndpointSlice:
+		r.objs.EndpointSlices = append(r.objs.EndpointSlices, *o)
 	}
+	return nil
+}
+
+// readAddress reads and checks an Address, whose JSON is j, at path; where
+// is the prefix of its errors, naming it.
+func (r *Reader) readAddress(d *document, j []byte, path, where string) []error {
+	var a Address
+	if errs := d.decodeStrict(j, &a, path, where); len(errs) > 0 {
+		return errs
+	}
+	line := d.line
+	if path != "" {
+		line = d.lineOf(path)
+	}
+	var errs []error
+	if _, err := netip.ParseAddr(a.Address); err != nil {
+		msg := fmt.Sprintf("address %q is not an IPv4 or IPv6 address", a.Address)
+		if a.Address == "" {
+			msg = "address is required: an IPv4 or IPv6 address, such as 203.0.113.7"
+		} else if strings.Contains(a.Address, "/") {
+			msg += " (give one address, not a CIDR)"
+		}
+		errs = append(errs, d.at(d.lineOf(join(path, "address")), "%s: %s", where, msg))
+	}
+	if strings.ContainsFunc(a.Metadata.Name, unicode.IsSpace) {
+		errs = append(errs, d.at(d.lineOf(join(path, "metadata.name")), "%s: metadata.name %q contains a space", where, a.Metadata.Name))
+	}
+	for i, p := range a.Ports {
+		at := join(path, fmt.Sprintf("ports[%d]", i))
+		if p.Port < 1 || p.Port > 65535 {
+			errs = append(errs, d.at(d.lineOf(at+".port"), "%s: ports[%d].port: %d is not from 1 to 65535", where, i, p.Port))
+		}
+		switch p.Protocol {
+		case "", corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
+		default:
+			errs = append(errs, d.at(d.lineOf(at+".protocol"), "%s: ports[%d].protocol: %q is not TCP, UDP or SCTP", where, i, p.Protocol))
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	key := objectKey{KindAddress, "", a.Name()}
+	if prev, dup := r.objs.positions[key]; dup {
+		return []error{d.at(line, "%s is also defined at %s", describe(KindAddress, "", key.name), prev.pos)}
+	}
+	r.objs.positions[key] = origin{pos: Position{File: d.file, Line: line}, doc: d, path: path}
+	r.objs.Addresses = append(r.objs.Addresses, a)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package input
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -39,8 +40,19 @@ func summary(o *Objects) []string {
 	for _, x := range o.NetworkPolicies {
 		add(KindNetworkPolicy, x.Namespace, x.Name)
 	}
+	for _, x := range o.Nodes {
+		add(KindNode, "", x.Name)
+	}
+	for _, x := range o.EndpointSlices {
+		add(KindEndpointSlice, x.Namespace, x.Name)
+	}
+	for _, x := range o.Addresses {
+		out = append(out, fmt.Sprintf("Address %s=%s%v@%s", x.Name(), x.Address, x.Ports, o.Position(KindAddress, "", x.Name())))
+	}
 	return out
 }
+
+var reachKinds = []string{KindNamespace, KindPod, KindNetworkPolicy, KindAppIsolation, KindNode, KindEndpointSlice, KindAddress}
 
 var allKinds = []string{KindNamespace, KindPod, KindNetworkPolicy, KindAppIsolation}
 
@@ -245,6 +257,92 @@ items:
 			opts:    Options{Kinds: allKinds},
 			input:   "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: []\n",
 			wantErr: []string{`app.yaml:4: items[0]: a List inside a List is not supported`},
+		},
+		{
+			name: "Addresses, Nodes and the API server's endpoints",
+			opts: Options{Kinds: reachKinds, Namespace: "dev"},
+			input: `apiVersion: cli.tierwall.dev/v1alpha1
+kind: Address
+metadata: {name: partner}
+address: 203.0.113.7
+ports: [{port: 443}, {port: 53, protocol: UDP}]
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: cli.tierwall.dev/v1alpha1
+  kind: Address
+  address: "::ffff:198.51.100.1"
+- apiVersion: v1
+  kind: Node
+  metadata: {name: worker}
+  status: {addresses: [{type: InternalIP, address: 10.1.0.2}]}
+- apiVersion: discovery.k8s.io/v1
+  kind: EndpointSlice
+  metadata: {name: kubernetes, namespace: default, labels: {kubernetes.io/service-name: kubernetes}}
+  addressType: IPv4
+  endpoints: [{addresses: [172.18.0.2]}]
+  ports: [{name: https, port: 6443, protocol: TCP}]
+- apiVersion: v1
+  kind: Endpoints
+  metadata: {name: kubernetes}
+`,
+			want: []string{
+				"Node worker@app.yaml:13",
+				"EndpointSlice default/kubernetes@app.yaml:17",
+				"Address partner=203.0.113.7[{443 } {53 UDP}]@app.yaml:1",
+				"Address 198.51.100.1=::ffff:198.51.100.1[]@app.yaml:10",
+			},
+			// Endpoints are deprecated: EndpointSlices say the same.
+			wantErr: []string{"app.yaml:24: items[3]: kind Endpoints (v1) is not read here: expected Namespace, Pod, NetworkPolicy, AppIsolation, Node, EndpointSlice, Address, or a List of them"},
+		},
+		{
+			name: "invalid Addresses, at the lines of their fields",
+			opts: Options{Kinds: reachKinds},
+			input: `apiVersion: cli.tierwall.dev/v1alpha1
+kind: Address
+metadata: {name: partner}
+address: 203.0.113.0/24
+ports:
+- port: 0
+- port: 443
+  protocol: ICMP
+---
+apiVersion: cli.tierwall.dev/v1alpha1
+kind: Address
+metadata:
+  name: no address
+---
+apiVersion: cli.tierwall.dev/v1alpha1
+kind: Address
+metadata: {name: x, namespace: dev}
+address: 10.0.0.1
+hosts: [a]
+---
+apiVersion: tierwall.dev/v1alpha1
+kind: Address
+address: 10.0.0.1
+---
+apiVersion: cli.tierwall.dev/v1alpha1
+kind: Address
+address: 10.0.0.1
+---
+apiVersion: cli.tierwall.dev/v1alpha1
+kind: Address
+address: 10.0.0.1
+`,
+			want: []string{"Address 10.0.0.1=10.0.0.1[]@app.yaml:25"},
+			wantErr: []string{
+				`app.yaml:4: Address partner: address "203.0.113.0/24" is not an IPv4 or IPv6 address (give one address, not a CIDR)`,
+				`app.yaml:6: Address partner: ports[0].port: 0 is not from 1 to 65535`,
+				`app.yaml:8: Address partner: ports[1].protocol: "ICMP" is not TCP, UDP or SCTP`,
+				`app.yaml:10: Address no address: address is required: an IPv4 or IPv6 address, such as 203.0.113.7`,
+				`app.yaml:13: Address no address: metadata.name "no address" contains a space`,
+				`app.yaml:17: Address x: unknown field "metadata.namespace"`,
+				`app.yaml:19: Address x: unknown field "hosts"`,
+				`app.yaml:21: apiVersion "tierwall.dev/v1alpha1" is not supported for kind Address: use cli.tierwall.dev/v1alpha1`,
+				`app.yaml:29: Address 10.0.0.1 is also defined at app.yaml:25`,
+			},
 		},
 		{
 			name:  "nothing at all",

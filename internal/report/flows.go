@@ -59,17 +59,21 @@ func summary(allowed, total int) string {
 	return fmt.Sprintf("%d of %d flows allowed; the others are denied.\n", allowed, total)
 }
 
-// column is a destination of the matrix: a pod, a port and a protocol.
+// column is a destination of the matrix: a pod or an address (ip set), a
+// port and a protocol.
 type column struct {
 	to       string
+	ip       string
 	port     int32
 	protocol corev1.Protocol
 }
 
 // FlowsTable writes a matrix of who may reach whom, with a row per pod (as
 // a source) and a column per destination pod, port and protocol; or, when
-// that is more than MaxMatrixColumns wide, the list of allowed flows. Every
-// flow's source must be among pods.
+// that is more than MaxMatrixColumns wide, the list of allowed flows. Flows
+// from an address (reach.Flow.FromIP) get rows after the pods', and flows to
+// an address columns after the pods'; every other flow's source must be
+// among pods.
 func FlowsTable(pods []corev1.Pod, flows []reach.Flow) []byte {
 	return Table(pods, slices.Values(flows))
 }
@@ -81,8 +85,14 @@ func FlowsTable(pods []corev1.Pod, flows []reach.Flow) []byte {
 func Table(pods []corev1.Pod, seq iter.Seq[reach.Flow]) []byte {
 	index := map[column]int{}
 	var columns []column
+	var addressRows []string
+	seenAddress := map[string]bool{}
 	for f := range seq {
-		c := column{f.To, f.Port, f.Protocol}
+		if f.FromIP != "" && !seenAddress[f.From] {
+			seenAddress[f.From] = true
+			addressRows = append(addressRows, f.From)
+		}
+		c := column{f.To, f.ToIP, f.Port, f.Protocol}
 		if _, ok := index[c]; !ok {
 			index[c] = 0
 			columns = append(columns, c)
@@ -92,17 +102,27 @@ func Table(pods []corev1.Pod, seq iter.Seq[reach.Flow]) []byte {
 		}
 	}
 	flows := slices.Collect(seq)
-	slices.SortFunc(columns, func(a, b column) int {
+	// Pods sorted, then addresses in the order of the flows.
+	slices.SortStableFunc(columns, func(a, b column) int {
+		if (a.ip == "") != (b.ip == "") {
+			return cmp.Compare(a.ip, b.ip) // "" (a pod) first
+		}
+		if a.ip != "" {
+			return 0
+		}
 		return cmp.Or(ComparePods(a.to, b.to), cmp.Compare(a.port, b.port), cmp.Compare(a.protocol, b.protocol))
 	})
+	addresses := len(addressRows) > 0
 	for i, c := range columns {
 		index[c] = i
+		addresses = addresses || c.ip != ""
 	}
-	rows := make([]string, 0, len(pods))
+	rows := make([]string, 0, len(pods)+len(addressRows))
 	for _, p := range pods {
 		rows = append(rows, p.Namespace+"/"+p.Name)
 	}
 	slices.SortFunc(rows, ComparePods)
+	rows = append(rows, addressRows...)
 	cells := map[string][]string{}
 	for _, r := range rows {
 		cells[r] = make([]string, len(columns))
@@ -118,7 +138,7 @@ func Table(pods []corev1.Pod, seq iter.Seq[reach.Flow]) []byte {
 		if f.Allowed {
 			mark, allowed = "✓", allowed+1
 		}
-		cells[f.From][index[column{f.To, f.Port, f.Protocol}]] = mark
+		cells[f.From][index[column{f.To, f.ToIP, f.Port, f.Protocol}]] = mark
 	}
 
 	var b bytes.Buffer
@@ -127,9 +147,13 @@ func Table(pods []corev1.Pod, seq iter.Seq[reach.Flow]) []byte {
 		return b.Bytes()
 	}
 	width := len(strconv.Itoa(len(columns)))
-	b.WriteString("Destinations (pod:port/protocol):\n")
+	if addresses {
+		b.WriteString("Destinations (pod or address:port/protocol):\n")
+	} else {
+		b.WriteString("Destinations (pod:port/protocol):\n")
+	}
 	for i, c := range columns {
-		fmt.Fprintf(&b, "  %*d  %s:%d/%s\n", width, i+1, c.to, c.port, c.protocol)
+		fmt.Fprintf(&b, "  %*d  %s:%d/%s%s\n", width, i+1, hostName(c.to), c.port, c.protocol, ipNote(c))
 	}
 	b.WriteByte('\n')
 	label := len("FROM")
@@ -142,15 +166,40 @@ func Table(pods []corev1.Pod, seq iter.Seq[reach.Flow]) []byte {
 	}
 	b.WriteByte('\n')
 	for _, r := range rows {
-		b.WriteString(padRight(r, label))
+		row := padRight(r, label)
 		for _, cell := range cells[r] {
-			b.WriteString("  " + strings.Repeat(" ", width-1) + cmp.Or(cell, " "))
+			row += "  " + strings.Repeat(" ", width-1) + cmp.Or(cell, " ")
 		}
-		b.WriteByte('\n')
+		if addresses {
+			// Between two addresses there is no flow: blank cells, which
+			// would otherwise end some rows in spaces.
+			row = strings.TrimRight(row, " ")
+		}
+		b.WriteString(row + "\n")
 	}
-	b.WriteString("\n✓ allowed  ✗ denied  - same pod. ")
+	if addresses {
+		b.WriteString("\n✓ allowed  ✗ denied  - same pod or address, blank: no flow between two addresses. ")
+	} else {
+		b.WriteString("\n✓ allowed  ✗ denied  - same pod. ")
+	}
 	b.WriteString(summary(allowed, len(flows)))
 	return b.Bytes()
+}
+
+// hostName brackets an IPv6 address, so that the port after it reads.
+func hostName(name string) string {
+	if strings.Contains(name, ":") {
+		return "[" + name + "]"
+	}
+	return name
+}
+
+// ipNote gives the IP of an address column that has a name of its own.
+func ipNote(c column) string {
+	if c.ip == "" || c.ip == c.to {
+		return ""
+	}
+	return " (" + c.ip + ")"
 }
 
 func padRight(s string, width int) string {

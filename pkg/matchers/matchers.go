@@ -25,8 +25,9 @@ const (
 // AllowFlow succeeds when the *reach.Evaluator it is given allows a
 // connection from one endpoint to another on port and protocol (TCP when
 // omitted). An endpoint is a pod of the evaluator's State as
-// "namespace/name", or an IP address (an endpoint outside the cluster, as
-// reach.IPEndpoint). A pod the State does not hold is an error, not a
+// "namespace/name", an IP address (an endpoint outside the cluster, as
+// reach.IPEndpoint), or the name of one of the State's Addresses (such as
+// kube-apiserver). A pod the State does not hold is an error, not a
 // failed match, so that a typo cannot pass a NotTo.
 //
 // Its failure messages, for To and NotTo alike, give the explanation that
@@ -175,6 +176,9 @@ func (m *isolateExactly) Match(actual any) (bool, error) {
 		return false, fmt.Errorf("IsolateExactly: AppIsolation %s governs no pod of the evaluator's %d: nothing to check (is its podSelector right, are its pods in the State?)", m.name, len(pods))
 	}
 	for f := range e.Flows() {
+		if f.FromIP != "" || f.ToIP != "" {
+			continue // an address: what the app declares is about its pods' peers
+		}
 		src, dst := pods[f.From], pods[f.To]
 		fromGoverned, toGoverned := in.governs(src), in.governs(dst)
 		if !fromGoverned && !toGoverned {
@@ -273,10 +277,16 @@ func evaluator(actual any, matcher string) (*reach.Evaluator, error) {
 	return e, nil
 }
 
-// endpoint reads a pod of e ("namespace/name") or an IP address.
+// endpoint reads a pod of e ("namespace/name"), an IP address, or the name
+// of one of e's addresses.
 func endpoint(e *reach.Evaluator, s string) (reach.Endpoint, string, error) {
 	if ip, err := netip.ParseAddr(s); err == nil {
 		return reach.IPEndpoint(s), ip.String(), nil
+	}
+	for _, a := range e.Addresses() {
+		if a.Name == s {
+			return reach.IPEndpoint(a.IP), s, nil
+		}
 	}
 	namespace, name := splitKey(s)
 	if namespace == "" || name == "" {
@@ -317,12 +327,13 @@ func flowsWhere(e *reach.Evaluator, keep func(reach.Flow) bool) []reach.Flow {
 	return out
 }
 
-// sources returns the pods flows come from, the rows of their matrix.
+// sources returns the pods flows come from, the rows of their matrix (the
+// addresses' rows come with their flows).
 func sources(e *reach.Evaluator, flows []reach.Flow) []corev1.Pod {
 	var out []corev1.Pod
 	seen := map[string]bool{}
 	for _, f := range flows {
-		if !seen[f.From] {
+		if f.FromIP == "" && !seen[f.From] {
 			seen[f.From] = true
 			p, _ := e.Pod(splitKey(f.From))
 			out = append(out, *p)

@@ -244,6 +244,24 @@ func TestIsolateExactly(t *testing.T) {
 		}
 	})
 
+	t.Run("addresses in the State: their flows are not the app's pods' peers, and show as rows and columns", func(t *testing.T) {
+		app, state := wordpress(t, nil, nil)
+		state.Addresses = []reach.Address{{Name: "client", IP: "203.0.113.7"}, {Name: "api", IP: "198.51.100.1", Ports: []reach.AddressPort{{Port: 443}}}}
+		e := evaluate(t, state)
+		if m := assertion(func(g gomega.Gomega) { g.Expect(e).To(matchers.IsolateExactly(app)) }); m != "" {
+			t.Errorf("the assertion failed:\n%s", m)
+		}
+		m := assertion(func(g gomega.Gomega) {
+			g.Expect(e).To(matchers.AllowFlow("203.0.113.7", "dev-wordpress/mysql-0", 3306))
+		})
+		wantIn(t, m, "Expected the connection 203.0.113.7 -> dev-wordpress/mysql-0:3306/TCP to be allowed, but it is denied.\n",
+			"Flows into dev-wordpress/mysql-0 (tierwall reach):\n", "\nclient                   ✗\n")
+		m = assertion(func(g gomega.Gomega) {
+			g.Expect(e).To(matchers.AllowFlow("dev-wordpress/wordpress", "api", 443))
+		})
+		wantIn(t, m, "Expected the connection dev-wordpress/wordpress -> api:443/TCP to be allowed, but it is denied.\n", "Flows from dev-wordpress/wordpress (tierwall reach):\n", "api:443/TCP (198.51.100.1)\n")
+	})
+
 	t.Run("NotTo fails when the isolation is exact, with the governed pods' rows", func(t *testing.T) {
 		app, state := wordpress(t, nil, nil)
 		m := assertion(func(g gomega.Gomega) { g.Expect(evaluate(t, state)).NotTo(matchers.IsolateExactly(app)) })

@@ -64,6 +64,10 @@ type State struct {
 	Pods []corev1.Pod
 	// Policies to enforce.
 	Policies []networkingv1.NetworkPolicy
+	// Addresses are endpoints outside the pods (clients, nodes, the API
+	// server) for Flows to include; Check and Explain take any address
+	// without them.
+	Addresses []Address
 }
 
 // Endpoint is one side of a connection: a pod, or an IP address outside the cluster.
@@ -106,13 +110,21 @@ type Verdict struct {
 
 // Flow is one connection reported by Flows.
 type Flow struct {
-	// From is the source pod as "namespace/name".
+	// From is the source: a pod as "namespace/name", or the name of an
+	// Address of the State.
 	From string
-	// To is the destination pod as "namespace/name".
+	// FromIP is the IP of the source when it is an Address; empty for a pod.
+	FromIP string
+	// To is the destination: a pod as "namespace/name", or the name of an
+	// Address of the State.
 	To string
-	// Port is a container port of the destination.
+	// ToIP is the IP of the destination when it is an Address; empty for a
+	// pod.
+	ToIP string
+	// Port is a container port of the destination pod, or a port of the
+	// destination Address.
 	Port int32
-	// Protocol is the protocol of that container port.
+	// Protocol is the protocol of that port.
 	Protocol corev1.Protocol
 	// Allowed is Verdict.Allowed for this connection.
 	Allowed bool
@@ -136,6 +148,8 @@ type Evaluator struct {
 	// that select pod i for that direction, in order.
 	ingressOf [][]int32
 	egressOf  [][]int32
+	// addresses of the State, in its order.
+	addresses []addressInfo
 }
 
 // podKey identifies a pod.
@@ -177,8 +191,9 @@ type portProto struct {
 // New compiles s into an Evaluator. It fails, naming the object, on what the API
 // server would reject and the evaluation cannot interpret: invalid label selectors or
 // CIDRs, peers that set nothing or an ipBlock together with a selector, endPort without
-// a numeric port, unknown protocols or policy types (as a *PolicyError), and
-// duplicate objects.
+// a numeric port, unknown protocols or policy types (as a *PolicyError),
+// duplicate objects, and addresses with an invalid IP or port, or a name
+// that another address or a pod has.
 func New(s State) (*Evaluator, error) {
 	e := &Evaluator{nsIndex: map[string]int{}, podIndex: map[podKey]int{}, podByPtr: map[*corev1.Pod]int{}}
 
@@ -253,6 +268,9 @@ func New(s State) (*Evaluator, error) {
 		return cmp.Or(cmp.Compare(a.source.Namespace, b.source.Namespace), cmp.Compare(a.source.Name, b.source.Name))
 	})
 	e.index()
+	if err := e.compileAddresses(s.Addresses); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -300,7 +318,11 @@ func (e *Evaluator) Check(from, to Endpoint, port int32, protocol corev1.Protoco
 	if protocol == "" {
 		protocol = corev1.ProtocolTCP
 	}
-	src, dst := e.resolve(from), e.resolve(to)
+	return e.verdict(e.resolve(from), e.resolve(to), port, protocol)
+}
+
+// verdict is Check on resolved endpoints.
+func (e *Evaluator) verdict(src, dst endpoint, port int32, protocol corev1.Protocol) Verdict {
 	var v Verdict
 	egressOK, ingressOK := true, true
 	if pols := e.policiesFor(src, false); len(pols) > 0 {
@@ -321,6 +343,11 @@ func (e *Evaluator) Check(from, to Endpoint, port int32, protocol corev1.Protoco
 // destinations, sorted by namespace and name) and every distinct (port, protocol) of the
 // destination's container ports (sorted), whether the connection is allowed. Pods
 // without container ports receive no flows. Use Check for the reasons of a flow.
+//
+// When the State has Addresses, each pod's flows to the pods are followed by its
+// flows to the addresses (in the State's order, on each address's ports), and the
+// pods' flows are followed by those from each address to every pod. There are no
+// flows between two addresses.
 //
 // Flows is an iterator because the number of flows grows with the square of the
 // number of pods; use slices.Collect for small states. When iteration starts, Flows
@@ -347,6 +374,14 @@ func (e *Evaluator) Flows() iter.Seq[Flow] {
 						return
 					}
 				}
+			}
+			if !e.addressFlows(s, false, yield) {
+				return
+			}
+		}
+		for a := range e.addresses {
+			if !e.addressFlows(a, true, yield) {
+				return
 			}
 		}
 	}
@@ -547,9 +582,7 @@ func newPodInfo(p *corev1.Pod, nsLabels labels.Set) podInfo {
 			addPorts(c)
 		}
 	}
-	slices.SortFunc(pi.flowPorts, func(a, b portProto) int {
-		return cmp.Or(cmp.Compare(a.port, b.port), cmp.Compare(a.protocol, b.protocol))
-	})
+	slices.SortFunc(pi.flowPorts, comparePortProto)
 	return pi
 }
 

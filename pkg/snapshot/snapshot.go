@@ -1,6 +1,8 @@
 // Package snapshot reads what tierwall's evaluator needs (Namespaces, Pods,
-// NetworkPolicies and AppIsolations) from a live or envtest cluster, or from
-// YAML manifests, and builds the evaluator (package reach) over it.
+// NetworkPolicies and AppIsolations, and the addresses of Nodes, of the API
+// server and of tierwall's Address documents) from a live or envtest
+// cluster, or from YAML manifests, and builds the evaluator (package reach)
+// over it.
 //
 // It evaluates exactly what `tierwall reach` evaluates, with the same code:
 //
@@ -52,6 +54,14 @@ type Snapshot struct {
 	NetworkPolicies []networkingv1.NetworkPolicy
 	// AppIsolations, after admission: defaults applied.
 	AppIsolations []tierwallv1alpha1.AppIsolation
+	// Addresses are the endpoints that are not pods, whose flows the
+	// evaluators' Flows include, named and ordered as `tierwall reach`
+	// shows them: the Address documents (kind Address, apiVersion
+	// cli.tierwall.dev/v1alpha1), each Node's InternalIP (node/NAME), and the
+	// API server's endpoints (kube-apiserver, from the EndpointSlices of the
+	// Service default/kubernetes). Add an external client a
+	// test needs here.
+	Addresses []reach.Address
 
 	// read is what was read, with the position of each object; nil for a
 	// cluster.
@@ -59,9 +69,11 @@ type Snapshot struct {
 }
 
 // FromCluster reads the Namespaces, Pods, NetworkPolicies and AppIsolations
-// of the whole cluster c, page by page. c's scheme must know tierwall's
-// types (tierwallv1alpha1.AddToScheme); a cluster without the AppIsolation
-// CRD has none.
+// of the whole cluster c, page by page, and the Nodes and EndpointSlices of
+// default/kubernetes for their Addresses (none when RBAC forbids listing
+// them). c's scheme must know tierwall's types
+// (tierwallv1alpha1.AddToScheme); a cluster without the AppIsolation CRD has
+// none.
 func FromCluster(ctx context.Context, c client.Reader) (*Snapshot, error) {
 	objs, err := evalstate.ReadCluster(ctx, c, evalstate.Notes{})
 	if err != nil {
@@ -77,13 +89,15 @@ var manifestExtensions = []string{".yaml", ".yml", ".json"}
 // FromFiles reads manifests: files of one or more YAML or JSON documents
 // (Lists too), or directories, read recursively for their *.yaml, *.yml and
 // *.json files in lexical order, as a GitOps repository holds them.
-// Documents of other kinds (Deployments, Services, Kustomizations) are
-// skipped; a document without a kind is an error. Namespaced objects without
+// Nodes, EndpointSlices and Address documents give the
+// Addresses; documents of other kinds (Deployments, Services,
+// Kustomizations) are skipped; a document without a kind is an error. Namespaced objects without
 // a namespace are in "default". The error joins every problem found, each
 // at its file and line.
 func FromFiles(paths ...string) (*Snapshot, error) {
 	r := input.NewReader(input.Options{
-		Kinds:          []string{input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation},
+		Kinds: []string{input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation,
+			input.KindNode, input.KindEndpointSlice, input.KindAddress},
 		SkipOtherKinds: true,
 		Explain:        evalstate.Explain,
 	})
@@ -138,6 +152,7 @@ func newSnapshot(objs *input.Objects) *Snapshot {
 		Pods:            objs.Pods,
 		NetworkPolicies: objs.NetworkPolicies,
 		AppIsolations:   objs.AppIsolations,
+		Addresses:       evalstate.Addresses(objs),
 		read:            objs,
 	}
 }
@@ -159,7 +174,9 @@ func (s *Snapshot) objects() *input.Objects {
 // in force).
 func (s *Snapshot) InForce() (*reach.Evaluator, error) {
 	objs := s.objects()
-	return evaluator(objs, evalstate.InForce(evalstate.Notes{}, objs))
+	state := evalstate.InForce(evalstate.Notes{}, objs)
+	state.Addresses = s.Addresses
+	return evaluator(objs, state)
 }
 
 // Reconciled returns the evaluator of the NetworkPolicies once the operator
@@ -174,6 +191,7 @@ func (s *Snapshot) Reconciled() (*reach.Evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
+	state.Addresses = s.Addresses
 	return evaluator(objs, state)
 }
 

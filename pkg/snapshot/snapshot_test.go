@@ -1,6 +1,7 @@
 package snapshot_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,6 +73,40 @@ func TestInForceAndReconciled(t *testing.T) {
 	}
 	if !allowed(t, snap, reconciled, "wordpress-2", "mysql-0", 3306) {
 		t.Error("the added replica cannot reach mysql-0")
+	}
+}
+
+func TestAddresses(t *testing.T) {
+	snap, err := snapshot.FromFiles(sample, "testdata/gitops", "../../internal/cli/testdata/wordpress-addresses.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.Addresses = append(snap.Addresses, reach.Address{Name: "client", IP: "203.0.113.7"})
+	names := make([]string, 0, len(snap.Addresses))
+	for _, a := range snap.Addresses {
+		names = append(names, a.Name+"="+a.IP)
+	}
+	if want := []string{"payments=198.51.100.20", "node/k3s-server=192.168.1.10", "kube-apiserver=192.168.1.10", "client=203.0.113.7"}; !slices.Equal(names, want) {
+		t.Errorf("addresses %v, want %v", names, want)
+	}
+	for _, evaluate := range []func() (*reach.Evaluator, error){snap.InForce, snap.Reconciled} {
+		e, err := evaluate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The flows the CLI shows: WordPress to the API server, on the
+		// EndpointSlice's port, and the added client to MySQL.
+		seen := map[string]bool{}
+		for f := range e.Flows() {
+			if f.FromIP != "" || f.ToIP != "" {
+				seen[fmt.Sprintf("%s -> %s:%d", f.From, f.To, f.Port)] = true
+			}
+		}
+		for _, w := range []string{"dev-wordpress/wordpress -> kube-apiserver:6443", "client -> dev-wordpress/mysql-0:3306", "dev-wordpress/wordpress -> payments:443"} {
+			if !seen[w] {
+				t.Errorf("no flow %s", w)
+			}
+		}
 	}
 }
 
@@ -182,7 +217,9 @@ func TestFromCluster(t *testing.T) {
 	for i := range policies {
 		objs = append(objs, &policies[i])
 	}
-	objs = append(objs, app, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}})
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "k3s-server"}}
+	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "192.168.1.10"}}
+	objs = append(objs, app, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, node)
 	c := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(objs...).Build()
 
 	live, err := snapshot.FromCluster(t.Context(), c)
@@ -191,6 +228,9 @@ func TestFromCluster(t *testing.T) {
 	}
 	if got := []int{len(live.Namespaces), len(live.Pods), len(live.NetworkPolicies), len(live.AppIsolations)}; !slices.Equal(got, []int{3, 5, len(policies), 1}) {
 		t.Errorf("namespaces, pods, policies, AppIsolations read: %v, want [3 5 %d 1]", got, len(policies))
+	}
+	if len(live.Addresses) != 1 || live.Addresses[0].Name != "node/k3s-server" || live.Addresses[0].IP != "192.168.1.10" {
+		t.Errorf("addresses %v, want the node's", live.Addresses)
 	}
 	e, err := live.InForce()
 	if err != nil {
