@@ -297,6 +297,7 @@ type IPBlock struct {
 
 // DNS says which DNS servers the governed pods may query on UDP and TCP 53.
 // +kubebuilder:validation:XValidation:rule="!(has(self.disabled) && self.disabled) || (!has(self.namespace) && !has(self.podSelector))",message="namespace and podSelector have no effect when disabled is true"
+// +kubebuilder:validation:XValidation:rule="!(has(self.disabled) && self.disabled) || !has(self.nodeLocal)",message="nodeLocal has no effect when disabled is true",fieldPath=".nodeLocal",reason=FieldValueForbidden
 type DNS struct {
 	// Disabled, when true, allows no DNS traffic: the governed pods resolve
 	// nothing unless a tier's egressTo allows it.
@@ -316,6 +317,22 @@ type DNS struct {
 	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || [0, 1, 2, 3].all(i, i >= size(self.matchExpressions) || (size(self.matchExpressions[i].key) <= 317 && size(self.matchExpressions[i].operator) <= 12 && (!has(self.matchExpressions[i].values) || (size(self.matchExpressions[i].values) <= 16 && [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(j, j >= size(self.matchExpressions[i].values) || size(self.matchExpressions[i].values[j]) <= 63)))))",message="every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters",fieldPath=".matchExpressions",reason=FieldValueInvalid
 	// +optional
 	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+
+	// NodeLocal, when set, also allows queries to NodeLocal DNSCache: the
+	// cache on each node answers on a link-local address, not from the DNS
+	// pods, so selectors cannot match it.
+	// +optional
+	NodeLocal *NodeLocalDNS `json:"nodeLocal,omitempty"`
+}
+
+// NodeLocalDNS is the address NodeLocal DNSCache listens on, on every node.
+type NodeLocalDNS struct {
+	// Address is the IPv4 or IPv6 address the cache listens on, in
+	// canonical form. Default: 169.254.20.10, NodeLocal DNSCache's own.
+	// +kubebuilder:validation:MaxLength=39
+	// +kubebuilder:validation:XValidation:rule="isIP(self) && ip.isCanonical(self)",message="must be an IP address in canonical form, such as 169.254.20.10 or fd00::a"
+	// +optional
+	Address string `json:"address,omitempty"`
 }
 
 // AppIsolationStatus is the observed state of an AppIsolation.

@@ -18,6 +18,9 @@ const (
 	DefaultDNSLabelValue = "kube-dns"
 	// DNSPort is the port DNS is allowed on, over UDP and TCP.
 	DNSPort = 53
+	// DefaultNodeLocalDNSAddress is the address NodeLocal DNSCache listens
+	// on when spec.dns.nodeLocal names none: the one its manifests use.
+	DefaultNodeLocalDNSAddress = "169.254.20.10"
 )
 
 // DefaultProtocol is a port's protocol when it names none, as in
@@ -73,4 +76,17 @@ func (s *AppIsolationSpec) DNSPeer() (namespace string, pods metav1.LabelSelecto
 		pods = *dns.PodSelector.DeepCopy()
 	}
 	return namespace, pods, true
+}
+
+// NodeLocalDNSAddress returns the address of NodeLocal DNSCache the governed
+// pods may query, default applied, and false when spec.dns.nodeLocal is not
+// set or DNS is not allowed at all (see DNSPeer).
+func (s *AppIsolationSpec) NodeLocalDNSAddress() (string, bool) {
+	if _, _, enabled := s.DNSPeer(); !enabled || s.DNS == nil || s.DNS.NodeLocal == nil {
+		return "", false
+	}
+	if s.DNS.NodeLocal.Address == "" {
+		return DefaultNodeLocalDNSAddress, true
+	}
+	return s.DNS.NodeLocal.Address, true
 }

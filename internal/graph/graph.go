@@ -130,6 +130,9 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 		}
 		if namespace, pods, enabled := app.Spec.DNSPeer(); enabled {
 			n := dnsNode(namespace, &pods)
+			if address, ok := app.Spec.NodeLocalDNSAddress(); ok {
+				n.Label = append(n.Label, "NodeLocal DNSCache "+address)
+			}
 			b.edge(cluster.ID, b.node(fmt.Sprintf("dns %q", n.Label), "dns", n, &others),
 				fmt.Sprintf("%d/UDP, %d/TCP", tierwallv1alpha1.DNSPort, tierwallv1alpha1.DNSPort))
 		}

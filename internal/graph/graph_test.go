@@ -375,6 +375,23 @@ spec:
 `),
 			want: []string{"192.0.2.0/24 -> tier web on 443/TCP"},
 		},
+		{
+			name: "NodeLocal DNSCache next to the cluster DNS",
+			app: appFrom(t, `
+metadata: {name: a, namespace: n}
+spec:
+  dns: {nodeLocal: {}}
+  tiers:
+  - name: web
+    podSelector: {matchLabels: {tier: web}}
+    ports: [{port: 443}]
+    allowFrom: [{ipBlock: {cidr: 192.0.2.0/24}}]
+`),
+			want: []string{
+				"192.0.2.0/24 -> tier web on 443/TCP",
+				"every governed pod -> DNS (kube-system: k8s-app=kube-dns, NodeLocal DNSCache 169.254.20.10) on 53/UDP, 53/TCP",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,7 +28,9 @@ import (
 //     its tiers matches the source, on the peer's own ports if it lists some,
 //     else on the tier's (none listed: every port).
 //   - A governed pod may open a connection to the DNS servers on port 53
-//     over UDP and TCP (unless DNS is disabled); to the pods of a tier that
+//     over UDP and TCP (unless DNS is disabled), and to the address of
+//     NodeLocal DNSCache when spec.dns.nodeLocal is set (an address peer,
+//     169.254.20.10 unless it names another); to the pods of a tier that
 //     lists one of its own tiers in allowFrom, on that entry's ports; and to
 //     the egressTo destinations of its tiers, on their ports.
 //   - Peers have NetworkPolicy semantics: a podSelector alone selects pods of
@@ -46,7 +48,9 @@ type intent struct {
 	namespace                       string
 	governed                        labels.Selector
 	tiers                           []intentTier
-	dns                             *intentPeer
+	// dns are the DNS servers: the cluster DNS pods, and NodeLocal
+	// DNSCache's address.
+	dns []intentPeer
 	// nsLabels gives the labels a namespaceSelector sees on a namespace.
 	nsLabels func(namespace string) labels.Set
 }
@@ -106,7 +110,15 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 		if err != nil {
 			return nil, err
 		}
-		in.dns = &intentPeer{namespace: namespace, pods: s}
+		in.dns = append(in.dns, intentPeer{namespace: namespace, pods: s})
+	}
+	if app.Spec.DNS != nil && app.Spec.DNS.NodeLocal != nil && in.dns != nil {
+		address := cmp.Or(app.Spec.DNS.NodeLocal.Address, tierwallv1alpha1.DefaultNodeLocalDNSAddress)
+		ip, err := netip.ParseAddr(address)
+		if err != nil {
+			return nil, fmt.Errorf("spec.dns.nodeLocal.address: %w", err)
+		}
+		in.dns = append(in.dns, intentPeer{blocks: []tierwallv1alpha1.IPBlock{{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()}}})
 	}
 	for i := range app.Spec.Tiers {
 		t := &app.Spec.Tiers[i]
@@ -232,8 +244,8 @@ func (in *intent) ingress(src, dst *corev1.Pod, port int32, protocol corev1.Prot
 // egress says whether the AppIsolation declares that src, a governed pod,
 // may open the connection to dst.
 func (in *intent) egress(src, dst *corev1.Pod, port int32, protocol corev1.Protocol) bool {
-	if in.dns != nil && in.matches(in.dns, dst) && port == tierwallv1alpha1.DNSPort &&
-		(protocol == corev1.ProtocolUDP || protocol == corev1.ProtocolTCP) {
+	if port == tierwallv1alpha1.DNSPort && (protocol == corev1.ProtocolUDP || protocol == corev1.ProtocolTCP) &&
+		slices.ContainsFunc(in.dns, func(peer intentPeer) bool { return in.matches(&peer, dst) }) {
 		return true
 	}
 	dstTiers := in.tiersOf(dst)

@@ -152,8 +152,15 @@ func newWorld(r *rand.Rand) *world {
 		}
 		app.Spec.Tiers = append(app.Spec.Tiers, t)
 	}
-	if r.IntN(4) == 0 && app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
-		app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true}
+	if app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+		switch r.IntN(6) {
+		case 0:
+			app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true}
+		case 1:
+			app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{}}
+		case 2:
+			app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "169.254.25.10"}}
+		}
 	}
 
 	w := &world{app: app}
@@ -183,6 +190,12 @@ func newWorld(r *rand.Rand) *world {
 	}
 	pod("kube-system", "coredns", map[string]string{"k8s-app": "kube-dns"})
 	pod("kube-system", "not-dns", map[string]string{"k8s-app": "other"})
+	// NodeLocal DNSCache, as the evaluator sees it: endpoints with the
+	// cache's address (the default one, and another).
+	for _, ip := range []string{"169.254.20.10", "169.254.25.10"} {
+		pod("kube-system", "node-local-dns-"+ip, map[string]string{"k8s-app": "node-local-dns"})
+		w.pods[len(w.pods)-1].Status.PodIP = ip
+	}
 	return w
 }
 
@@ -272,8 +285,16 @@ func (w *world) allowed(src, dst *corev1.Pod, cp corev1.ContainerPort) bool {
 		}
 		return false
 	}
-	dnsQuery := (w.app.Spec.DNS == nil || !w.app.Spec.DNS.Disabled) &&
-		dst.Namespace == "kube-system" && dst.Labels["k8s-app"] == "kube-dns" && cp.ContainerPort == 53
+	nodeLocal := ""
+	if w.app.Spec.DNS != nil && w.app.Spec.DNS.NodeLocal != nil {
+		nodeLocal = w.app.Spec.DNS.NodeLocal.Address
+		if nodeLocal == "" {
+			nodeLocal = "169.254.20.10"
+		}
+	}
+	dnsQuery := (w.app.Spec.DNS == nil || !w.app.Spec.DNS.Disabled) && cp.ContainerPort == 53 &&
+		(dst.Namespace == "kube-system" && dst.Labels["k8s-app"] == "kube-dns" ||
+			nodeLocal != "" && dst.Status.PodIP == nodeLocal)
 
 	// a direction the AppIsolation does not isolate is open
 	isolates := func(d tierwallv1alpha1.PolicyType) bool {

@@ -250,6 +250,10 @@ func generate(data []byte) *generated {
 			spec.DNS.Namespace = "kube-system"
 			g.refuse("dns.namespace with dns.disabled")
 		}
+		if s.rarely() {
+			spec.DNS.NodeLocal = &tierwallv1alpha1.NodeLocalDNS{}
+			g.refuse("dns.nodeLocal with dns.disabled")
+		}
 	case 3:
 		spec.DNS = &tierwallv1alpha1.DNS{}
 		if s.intn(2) == 0 {
@@ -258,9 +262,22 @@ func generate(data []byte) *generated {
 		if s.intn(2) == 0 {
 			spec.DNS.PodSelector = g.selector(s)
 		}
+		if s.intn(2) == 0 {
+			spec.DNS.NodeLocal = &tierwallv1alpha1.NodeLocalDNS{Address: pick(s, nodeLocalAddresses)}
+			if s.rarely() {
+				spec.DNS.NodeLocal.Address = pick(s, []string{"169.254.20.10/32", "169.254.020.10", "FD00::A", "node-local"})
+				g.refuse("a dns.nodeLocal address that is not a canonical IP")
+				// It would render as an ipBlock the API server refuses.
+				g.failRender("a dns.nodeLocal address that is not a canonical IP")
+			}
+		}
 	}
 	return g
 }
+
+// nodeLocalAddresses are dns.nodeLocal addresses: none (the default), an
+// IPv4 and an IPv6 one.
+var nodeLocalAddresses = []string{"", "169.254.20.10", "169.254.25.10", "fd00::a"}
 
 func (g *generated) ingressController(s *source, name string) tierwallv1alpha1.IngressController {
 	c := tierwallv1alpha1.IngressController{Name: name}

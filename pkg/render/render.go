@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -238,14 +239,21 @@ func (r *renderer) ingressPeers(peer tierwallv1alpha1.Peer) []networkingv1.Netwo
 	}
 }
 
-// dnsRule is the egress rule to the cluster DNS, or nil when DNS is disabled.
+// dnsRule is the egress rule to the cluster DNS, and to NodeLocal DNSCache's
+// address when spec.dns.nodeLocal is set, or nil when DNS is disabled.
 func (r *renderer) dnsRule() *networkingv1.NetworkPolicyEgressRule {
 	namespace, selector, enabled := r.app.Spec.DNSPeer()
 	if !enabled {
 		return nil
 	}
+	to := []networkingv1.NetworkPolicyPeer{{NamespaceSelector: namespaceByName(namespace), PodSelector: &selector}}
+	if address, ok := r.app.Spec.NodeLocalDNSAddress(); ok {
+		// validate has checked that it parses.
+		ip := netip.MustParseAddr(address)
+		to = append(to, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()}})
+	}
 	return &networkingv1.NetworkPolicyEgressRule{
-		To: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: namespaceByName(namespace), PodSelector: &selector}},
+		To: to,
 		Ports: []networkingv1.NetworkPolicyPort{
 			{Protocol: ptr.To(corev1.ProtocolUDP), Port: ptr.To(intstr.FromInt32(tierwallv1alpha1.DNSPort))},
 			{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(tierwallv1alpha1.DNSPort))},
@@ -411,6 +419,14 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 	}
 	if spec.DNS != nil {
 		checkSelector(spec.DNS.PodSelector, specPath.Child("dns", "podSelector"))
+		if local := spec.DNS.NodeLocal; local != nil && local.Address != "" {
+			address := local.Address
+			if ip, err := netip.ParseAddr(address); err != nil || ip.String() != address || ip.Zone() != "" || ip.Is4In6() {
+				// It would render as an ipBlock the API server refuses.
+				errs = append(errs, field.Invalid(specPath.Child("dns", "nodeLocal", "address"), address,
+					"must be an IP address in canonical form, such as 169.254.20.10 or fd00::a"))
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return &InvalidSpecError{Errors: errs}

@@ -484,6 +484,51 @@ func TestRender(t *testing.T) {
 			},
 		},
 		{
+			name: "dns.nodeLocal without an address adds NodeLocal DNSCache's default address to every DNS rule",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{}}
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				rule := dnsRule("kube-system", matchLabels("k8s-app", "kube-dns"))
+				rule.To = append(rule.To, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "169.254.20.10/32"}})
+				for _, i := range []int{frontendPolicy, databasePolicy, dnsPolicy} {
+					egress := want[i].Spec.Egress
+					egress[len(egress)-1] = rule
+				}
+				return want
+			},
+		},
+		{
+			name: "dns.nodeLocal with an IPv6 address allows it as a /128, next to custom DNS pods",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.DNS = &tierwallv1alpha1.DNS{Namespace: "dns", NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "fd00::a"}}
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				rule := dnsRule("dns", matchLabels("k8s-app", "kube-dns"))
+				rule.To = append(rule.To, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "fd00::a/128"}})
+				for _, i := range []int{frontendPolicy, databasePolicy, dnsPolicy} {
+					egress := want[i].Spec.Egress
+					egress[len(egress)-1] = rule
+				}
+				return want
+			},
+		},
+		{
+			name: "dns.nodeLocal with policyTypes [Ingress] renders no DNS at all",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				// Admission refuses it; the renderer still opens nothing.
+				app.Spec.PolicyTypes = []tierwallv1alpha1.PolicyType{tierwallv1alpha1.PolicyTypeIngress}
+				app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{}}
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				for _, i := range []int{frontendPolicy, databasePolicy, defaultDenyPolicy} {
+					want[i].Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+					want[i].Spec.Egress = nil
+				}
+				return []networkingv1.NetworkPolicy{want[frontendPolicy], want[databasePolicy], want[defaultDenyPolicy]}
+			},
+		},
+		{
 			name: "DNS disabled: no DNS policy and no DNS rule, but egress stays isolated",
 			tweak: func(app *tierwallv1alpha1.AppIsolation) {
 				app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true}
@@ -944,6 +989,20 @@ func TestRenderErrors(t *testing.T) {
 				}}
 			},
 			want: []string{"spec.dns.podSelector.matchExpressions[0].values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"},
+		},
+		{
+			name: "a dns.nodeLocal address that is not an IP",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "169.254.20.10/32"}}
+			},
+			want: []string{"spec.dns.nodeLocal.address", `Invalid value: "169.254.20.10/32": must be an IP address in canonical form`},
+		},
+		{
+			name: "a dns.nodeLocal address not in canonical form",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "FD00::A"}}
+			},
+			want: []string{"spec.dns.nodeLocal.address", `Invalid value: "FD00::A": must be an IP address in canonical form`},
 		},
 		{
 			name: "allowFrom names an unknown tier",

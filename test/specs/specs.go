@@ -582,6 +582,27 @@ var Rejections = []Case{
 		Want: []string{"spec.dns", "no effect when disabled is true"},
 	},
 	{
+		Name: "dns.disabled with nodeLocal",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true, NodeLocal: &tierwallv1alpha1.NodeLocalDNS{}}
+		},
+		Want: []string{"spec.dns.nodeLocal", "Forbidden: nodeLocal has no effect when disabled is true"},
+	},
+	{
+		Name: "a dns.nodeLocal address that is a CIDR",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "169.254.20.10/32"}}
+		},
+		Want: []string{"spec.dns.nodeLocal.address", `Invalid value: "169.254.20.10/32": must be an IP address in canonical form, such as 169.254.20.10 or fd00::a`},
+	},
+	{
+		Name: "a dns.nodeLocal address not in canonical form",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "FD00::A"}}
+		},
+		Want: []string{"spec.dns.nodeLocal.address", `Invalid value: "FD00::A": must be an IP address in canonical form, such as 169.254.20.10 or fd00::a`},
+	},
+	{
 		Name:  "mode Audit",
 		Tweak: func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Mode = "Audit" },
 		Want:  []string{"spec.mode", "Unsupported value: \"Audit\"", "\"Enforce\", \"DryRun\""},
