@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -34,6 +35,10 @@ func updateStatus(app *tierwallv1alpha1.AppIsolation, obs *observedState, err er
 			enforced = 0
 		}
 		app.Status.PolicyCount = &enforced
+	}
+	app.Status.NodeAddresses = nil
+	if obs.platform != nil && app.Spec.FollowsNodes() {
+		app.Status.NodeAddresses = addressesStatus(obs.platform.NodeAddresses)
 	}
 	setSelectorsMatchedCondition(app, obs)
 	setIsolatedCondition(app, obs.foreign)
@@ -185,6 +190,15 @@ func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, obs *obser
 		}
 	}
 
+	var addressless []string
+	if obs.platform != nil && len(obs.platform.NodeAddresses) == 0 {
+		for _, c := range app.Spec.IngressControllers {
+			if c.HostNetwork {
+				addressless = append(addressless, c.Name)
+			}
+		}
+	}
+
 	// The first problem found names the reason; the message lists them all.
 	var reasons, messages []string
 	add := func(reason string, names []string, what string) {
@@ -198,6 +212,8 @@ func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, obs *obser
 	add(tierwallv1alpha1.TierSelectsNoPodsReason, emptyTiers, "tiers that select no pods")
 	add(tierwallv1alpha1.IngressControllerSelectsNoPodsReason, emptyControllers,
 		"ingress controllers that select no pods, so nothing is allowed from them")
+	add(tierwallv1alpha1.NoNodeAddressesReason, addressless,
+		"ingress controllers with hostNetwork while no Node address is known, so nothing is allowed from their nodes")
 	add(tierwallv1alpha1.PodInNoTierReason, inNoTier, "governed pods in no tier, allowed DNS only")
 	add(tierwallv1alpha1.PodInMultipleTiersReason, inManyTiers, "pods in several tiers, allowed the union")
 	condition := metav1.Condition{
@@ -212,6 +228,16 @@ func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, obs *obser
 		condition.Message = capitalize(strings.Join(messages, "; "))
 	}
 	meta.SetStatusCondition(&app.Status.Conditions, condition)
+}
+
+// addressesStatus reports sorted addresses: how many, and the first
+// MaxStatusAddresses.
+func addressesStatus(addrs []netip.Addr) *tierwallv1alpha1.AddressesStatus {
+	out := &tierwallv1alpha1.AddressesStatus{Count: int32(len(addrs))}
+	for _, a := range addrs[:min(len(addrs), tierwallv1alpha1.MaxStatusAddresses)] {
+		out.Addresses = append(out.Addresses, a.String())
+	}
+	return out
 }
 
 // setIsolatedCondition reports whether other NetworkPolicies open the

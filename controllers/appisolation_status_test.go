@@ -310,7 +310,7 @@ func TestUpdateStatusIsDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	app.Generation = 1
-	rendered, err := render.Render(app)
+	rendered, err := render.Render(app, render.Platform{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,9 @@ import (
 // updateStatus turns it into conditions: an input left nil could not be
 // read, and the conditions that depend on it say Unknown.
 type observedState struct {
+	// platform are the cluster's addresses the spec follows, read for the
+	// parts of the spec that need them.
+	platform *render.Platform
 	// rendered are the policies the spec renders to, in apply order.
 	rendered []networkingv1.NetworkPolicy
 	// plan is the writes that make the namespace enforce them.
@@ -46,7 +49,12 @@ type observedState struct {
 // status needs, all from the manager's cache, sorted so that the same
 // cluster always yields the same status.
 func (r *AppIsolationReconciler) gather(ctx context.Context, app *tierwallv1alpha1.AppIsolation, obs *observedState) error {
-	rendered, err := render.Render(app)
+	platform, err := r.platform(ctx, app)
+	if err != nil {
+		return err
+	}
+	obs.platform = &platform
+	rendered, err := render.Render(app, platform)
 	if err != nil {
 		return stalled(tierwallv1alpha1.InvalidSpecReason, err)
 	}
@@ -89,6 +97,22 @@ func (r *AppIsolationReconciler) gather(ctx context.Context, app *tierwallv1alph
 		return err
 	}
 	return nil
+}
+
+// platform reads the cluster's addresses that app's spec follows: the
+// Nodes' InternalIPs when an ingress controller has hostNetwork. It reads
+// nothing for a spec that needs nothing.
+func (r *AppIsolationReconciler) platform(ctx context.Context, app *tierwallv1alpha1.AppIsolation) (render.Platform, error) {
+	var p render.Platform
+	if !app.Spec.FollowsNodes() {
+		return p, nil
+	}
+	var nodes corev1.NodeList
+	if err := r.List(ctx, &nodes); err != nil {
+		return p, fmt.Errorf("failed to list Nodes: %w", err)
+	}
+	p.NodeAddresses = render.NodeAddresses(nodes.Items)
+	return p, nil
 }
 
 // maxPolicyBytes bounds the size of one rendered policy, well under the

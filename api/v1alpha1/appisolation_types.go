@@ -99,9 +99,10 @@ type AppIsolationSpec struct {
 }
 
 // IngressController is an entry point from outside the namespace, selected
-// by namespace and pod labels, or by node addresses for controllers that run
-// with hostNetwork.
-// +kubebuilder:validation:XValidation:rule="has(self.namespace) || (has(self.ipBlocks) && size(self.ipBlocks) > 0)",message="set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks for a hostNetwork controller: a controller that selects nothing would allow traffic from everywhere"
+// by namespace and pod labels, or, for controllers that run with
+// hostNetwork, by the addresses of every Node (hostNetwork) or by address
+// blocks.
+// +kubebuilder:validation:XValidation:rule="has(self.namespace) || (has(self.ipBlocks) && size(self.ipBlocks) > 0) || (has(self.hostNetwork) && self.hostNetwork)",message="set namespace (and optionally podSelector) to select the controller's pods, or hostNetwork or ipBlocks for a hostNetwork controller: a controller that selects nothing would allow traffic from everywhere"
 // +kubebuilder:validation:XValidation:rule="!has(self.podSelector) || has(self.namespace)",message="podSelector requires namespace: the controller's pods are selected in that namespace only"
 type IngressController struct {
 	// Name identifies the controller in allowFrom entries. It is a DNS label of
@@ -133,6 +134,14 @@ type IngressController struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +optional
 	IPBlocks []IPBlock `json:"ipBlocks,omitempty"`
+
+	// HostNetwork, when true, says the controller runs on the nodes'
+	// network, as ingress-nginx's hostNetwork mode does: its traffic comes
+	// from the InternalIP of every Node (a /32 or /128 each), which tierwall
+	// follows as nodes join, leave or change address. Until a Node is
+	// known, nothing is allowed from it.
+	// +optional
+	HostNetwork bool `json:"hostNetwork,omitempty"`
 }
 
 // Tier is a group of governed pods that accepts traffic on its ports from the
@@ -407,7 +416,27 @@ type AppIsolationStatus struct {
 	// +listMapKey=name
 	// +optional
 	IngressControllers []SelectorStatus `json:"ingressControllers,omitempty"`
+
+	// NodeAddresses are the Node InternalIPs the policies allow traffic
+	// from, for the ingress controllers with hostNetwork; unset when there
+	// are none.
+	// +optional
+	NodeAddresses *AddressesStatus `json:"nodeAddresses,omitempty"`
 }
+
+// AddressesStatus is a set of addresses tierwall follows in the cluster.
+type AddressesStatus struct {
+	// Count is the number of addresses.
+	Count int32 `json:"count"`
+	// Addresses are the first addresses, sorted, at most MaxStatusAddresses.
+	// +listType=atomic
+	// +optional
+	Addresses []string `json:"addresses,omitempty"`
+}
+
+// MaxStatusAddresses bounds AddressesStatus.Addresses: a cluster of
+// thousands of nodes must not make the status that large.
+const MaxStatusAddresses = 8
 
 // SelectorStatus is how many pods a named selector of the spec matches.
 type SelectorStatus struct {

@@ -53,6 +53,9 @@ const (
 	// IngressControllerSelectsNoPodsReason: an ingress controller selector
 	// matches no pods.
 	IngressControllerSelectsNoPodsReason = "IngressControllerSelectsNoPods"
+	// NoNodeAddressesReason: an ingress controller runs with hostNetwork
+	// and no Node address is known, so nothing is allowed from it.
+	NoNodeAddressesReason = "NoNodeAddresses"
 	// PodInNoTierReason: a governed pod is in no tier, so it only gets DNS.
 	PodInNoTierReason = "PodInNoTier"
 	// PodInMultipleTiersReason: a pod is in two or more tiers and gets the

@@ -90,3 +90,9 @@ func (s *AppIsolationSpec) NodeLocalDNSAddress() (string, bool) {
 	}
 	return s.DNS.NodeLocal.Address, true
 }
+
+// FollowsNodes tells whether an ingress controller runs with hostNetwork,
+// so that the policies follow the Nodes' addresses.
+func (s *AppIsolationSpec) FollowsNodes() bool {
+	return slices.ContainsFunc(s.IngressControllers, func(c IngressController) bool { return c.HostNetwork })
+}

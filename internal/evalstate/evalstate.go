@@ -65,10 +65,15 @@ func RenderAll(n Notes, objs *input.Objects) ([]Rendered, error) {
 	var errs []error
 	for i := range objs.AppIsolations {
 		app := &objs.AppIsolations[i]
-		policies, err := render.Render(app)
+		// The input has no Nodes: a hostNetwork ingress controller gets no
+		// peer, as the operator renders it in a cluster of no Node.
+		policies, err := render.Render(app, render.Platform{})
 		if err != nil {
 			errs = append(errs, renderErrors(objs, app, err)...)
 			continue
+		}
+		if app.Spec.FollowsNodes() {
+			n.note("AppIsolation %s/%s has ingress controllers with hostNetwork: rendered without Node addresses, so nothing is allowed from them here; the operator allows every Node's InternalIP", app.Namespace, app.Name)
 		}
 		if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {
 			n.note("AppIsolation %s/%s is in DryRun mode: the operator would apply none of its policies; shown as in Enforce mode", app.Namespace, app.Name)
@@ -84,7 +89,7 @@ func RenderAll(n Notes, objs *input.Objects) ([]Rendered, error) {
 // input.Options.Explain of every reader of AppIsolations.
 func Explain(app *tierwallv1alpha1.AppIsolation) field.ErrorList {
 	var invalid *render.InvalidSpecError
-	if _, err := render.Render(app); errors.As(err, &invalid) {
+	if _, err := render.Render(app, render.Platform{}); errors.As(err, &invalid) {
 		return invalid.Errors
 	}
 	return nil

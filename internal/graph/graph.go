@@ -192,7 +192,9 @@ func (b *builder) edge(from, to, label string) {
 	}
 }
 
-// controllerNode is labelled namespace/name, and the controller's ipBlocks.
+// controllerNode is labelled namespace/name, the controller's ipBlocks,
+// and where it sends from for a controller with hostNetwork: the graph is of
+// the spec, the addresses themselves are in the status.
 func controllerNode(c *tierwallv1alpha1.IngressController) Node {
 	n := Node{Kind: IngressController, Label: []string{c.Name}}
 	if c.Namespace != "" {
@@ -200,6 +202,9 @@ func controllerNode(c *tierwallv1alpha1.IngressController) Node {
 	}
 	for _, b := range c.IPBlocks {
 		n.Label = append(n.Label, ipBlockLabel(&b))
+	}
+	if c.HostNetwork {
+		n.Label = append(n.Label, "from the Nodes' InternalIPs")
 	}
 	return n
 }

@@ -392,6 +392,21 @@ spec:
 				"every governed pod -> DNS (kube-system: k8s-app=kube-dns, NodeLocal DNSCache 169.254.20.10) on 53/UDP, 53/TCP",
 			},
 		},
+		{
+			name: "an ingress controller with hostNetwork",
+			app: appFrom(t, `
+metadata: {name: a, namespace: n}
+spec:
+  ingressControllers: [{name: nginx, hostNetwork: true}]
+  dns: {disabled: true}
+  tiers:
+  - name: web
+    podSelector: {matchLabels: {tier: web}}
+    ports: [{port: 443}]
+    allowFrom: [{ingressController: nginx}]
+`),
+			want: []string{"nginx from the Nodes' InternalIPs -> tier web on 443/TCP"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,7 +37,8 @@ import (
 //     the app's namespace, a namespaceSelector alone every pod of the
 //     namespaces it selects, both together pods matching both; an ipBlock
 //     matches pods by their IPs. An ingress controller is the pods of its
-//     namespace its podSelector selects, and the pods in its ipBlocks.
+//     namespace its podSelector selects, the pods in its ipBlocks, and,
+//     with hostNetwork, the pods at the Node addresses of the platform.
 //   - Ports resolve as in NetworkPolicy: the protocol defaults to TCP, a
 //     named port is a container port of the destination with that name and
 //     protocol, and endPort makes a range.
@@ -94,8 +95,9 @@ type intentPeer struct {
 }
 
 // newIntent reads app's spec. nsLabels gives the labels of a namespace, as
-// namespaceSelectors see them.
-func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.Set) (*intent, error) {
+// namespaceSelectors see them; nodes are the Node addresses a hostNetwork
+// ingress controller sends from.
+func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.Set, nodes []netip.Addr) (*intent, error) {
 	in := &intent{namespace: app.Namespace, governed: labels.Everything(), nsLabels: nsLabels,
 		isolatesIngress: app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress),
 		isolatesEgress:  app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress)}
@@ -148,6 +150,14 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 				}
 				if len(c.IPBlocks) > 0 {
 					it.from = append(it.from, intentPeer{blocks: c.IPBlocks, ports: t.PeerPorts(&p)})
+				}
+				if c.HostNetwork && len(nodes) > 0 {
+					peer := intentPeer{ports: t.PeerPorts(&p)}
+					for _, ip := range nodes {
+						ip = ip.Unmap()
+						peer.blocks = append(peer.blocks, tierwallv1alpha1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()})
+					}
+					it.from = append(it.from, peer)
 				}
 			default:
 				peer, err := rawPeer(p.NamespaceSelector, p.PodSelector, p.IPBlock, peerPath)

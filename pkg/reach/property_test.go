@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestRenderedPoliciesAllowExactlyTheDeclaredGraph(t *testing.T) {
 	for seed := range uint64(500) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			w := newWorld(rand.New(rand.NewPCG(seed, 42)))
-			policies, err := render.Render(w.app)
+			policies, err := render.Render(w.app, w.platform)
 			if err != nil {
 				t.Fatalf("render: %v\n%s", err, w)
 			}
@@ -64,7 +65,7 @@ func TestRenderedPoliciesAllowExactlyTheDeclaredGraph(t *testing.T) {
 			// The matcher users assert with reads the spec with an oracle
 			// of its own: it must agree with this one and the renderer.
 			g := gomega.NewGomega(func(message string, _ ...int) { t.Errorf("%s\n%s", message, w) })
-			g.Expect(e).To(matchers.IsolateExactly(w.app))
+			g.Expect(e).To(matchers.IsolateExactly(w.app, matchers.OnPlatform(w.platform)))
 		})
 	}
 }
@@ -75,6 +76,8 @@ const appNS = "app"
 type world struct {
 	app  *tierwallv1alpha1.AppIsolation
 	pods []corev1.Pod
+	// platform are the Node addresses the AppIsolation is rendered for.
+	platform render.Platform
 }
 
 func (w *world) String() string {
@@ -123,6 +126,12 @@ func newWorld(r *rand.Rand) *world {
 		c := tierwallv1alpha1.IngressController{Name: fmt.Sprintf("ic%d", i), Namespace: fmt.Sprintf("ingress%d", i)}
 		if r.IntN(3) > 0 {
 			c.PodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"ic": fmt.Sprint(i)}}
+		}
+		switch r.IntN(4) {
+		case 0: // on the nodes' network only
+			c.Namespace, c.PodSelector, c.HostNetwork = "", nil, true
+		case 1: // some replicas on the nodes' network
+			c.HostNetwork = true
 		}
 		app.Spec.IngressControllers = append(app.Spec.IngressControllers, c)
 	}
@@ -187,6 +196,16 @@ func newWorld(r *rand.Rand) *world {
 		pod(fmt.Sprintf("ingress%d", i), fmt.Sprintf("ic%d", i), map[string]string{"ic": fmt.Sprint(i)})
 		pod(fmt.Sprintf("ingress%d", i), fmt.Sprintf("ic%d-other", i), map[string]string{"ic": "other"})
 		pod("elsewhere", fmt.Sprintf("ic%d-lookalike", i), map[string]string{"ic": fmt.Sprint(i)})
+	}
+	// hostNetwork pods, as the evaluator sees them: endpoints with a Node's
+	// address. The platform knows some Nodes, maybe none.
+	nodeIPs := []string{"10.0.0.1", "10.0.0.2", "fd00::1"}
+	for _, ip := range nodeIPs {
+		pod("nodes", "node-"+ip, nil)
+		w.pods[len(w.pods)-1].Status.PodIP = ip
+		if r.IntN(2) == 0 {
+			w.platform.NodeAddresses = append(w.platform.NodeAddresses, netip.MustParseAddr(ip))
+		}
 	}
 	pod("kube-system", "coredns", map[string]string{"k8s-app": "kube-dns"})
 	pod("kube-system", "not-dns", map[string]string{"k8s-app": "other"})
@@ -280,6 +299,10 @@ func (w *world) allowed(src, dst *corev1.Pod, cp corev1.ContainerPort) bool {
 		for _, c := range w.app.Spec.IngressControllers {
 			if c.Name == peer.IngressController && src.Namespace == c.Namespace &&
 				(c.PodSelector == nil || src.Labels["ic"] == c.PodSelector.MatchLabels["ic"]) {
+				return true
+			}
+			if c.Name == peer.IngressController && c.HostNetwork && src.Status.PodIP != "" &&
+				slices.Contains(w.platform.NodeAddresses, netip.MustParseAddr(src.Status.PodIP)) {
 				return true
 			}
 		}

@@ -37,7 +37,7 @@ func FuzzRender(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g := generate(data)
-		policies, err := render.Render(g.app)
+		policies, err := render.Render(g.app, g.platform)
 		switch {
 		case g.renderError != "":
 			if !render.IsInvalidSpec(err) {
@@ -110,6 +110,8 @@ func checkRendered(t *testing.T, app *tierwallv1alpha1.AppIsolation, policies []
 // generator knows about it.
 type generated struct {
 	app *tierwallv1alpha1.AppIsolation
+	// platform are the Node addresses given to Render.
+	platform render.Platform
 	// refused, when set, says why the API server refuses the AppIsolation:
 	// the generator models the CRD's validation for what it generates.
 	refused string
@@ -235,6 +237,10 @@ func generate(data []byte) *generated {
 		spec.Tiers = append(spec.Tiers, g.tier(s, spec, name, tiers, controllers))
 	}
 
+	for range s.intn(4) {
+		g.platform.NodeAddresses = append(g.platform.NodeAddresses, netip.MustParseAddr(pick(s, nodeAddresses)))
+	}
+
 	dns := s.intn(4)
 	if dns >= 2 && !spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
 		if s.rarely() {
@@ -275,6 +281,10 @@ func generate(data []byte) *generated {
 	return g
 }
 
+// nodeAddresses are Node InternalIPs, with an IPv4-mapped one that Render
+// must read as the IPv4 address.
+var nodeAddresses = []string{"10.0.0.1", "10.0.0.2", "192.168.1.10", "fd00::1", "::ffff:10.0.0.1"}
+
 // nodeLocalAddresses are dns.nodeLocal addresses: none (the default), an
 // IPv4 and an IPv6 one.
 var nodeLocalAddresses = []string{"", "169.254.20.10", "169.254.25.10", "fd00::a"}
@@ -289,12 +299,15 @@ func (g *generated) ingressController(s *source, name string) tierwallv1alpha1.I
 		}
 	}
 	if kind >= 2 {
-		for range 1 + s.intn(2) {
+		for range s.intn(3) {
 			c.IPBlocks = append(c.IPBlocks, *g.ipBlock(s))
 		}
 	}
+	// A controller on the nodes' network: with ipBlocks, a namespace, or
+	// alone.
+	c.HostNetwork = kind == 2 && len(c.IPBlocks) == 0 || s.intn(4) == 0
 	if s.rarely() {
-		c.Namespace, c.IPBlocks = "", nil
+		c.Namespace, c.IPBlocks, c.HostNetwork = "", nil, false
 		g.refuse("an ingress controller with neither namespace nor ipBlocks")
 		// Its peers would vanish into a rule that allows everything: the
 		// renderer refuses it too, for the CLI, which skips admission.
@@ -546,7 +559,7 @@ func TestRenderCorpus(t *testing.T) {
 	var valid, refused, unrenderable int
 	for name, data := range corpus(t, 500) {
 		g := generate(data)
-		policies, err := render.Render(g.app)
+		policies, err := render.Render(g.app, g.platform)
 		switch {
 		case g.renderError != "":
 			unrenderable++

@@ -46,14 +46,19 @@ func TierName(app, tier string) string { return app + "-tier-" + tier }
 // only the directions of spec.policyTypes: with Ingress only, there is no
 // DNS policy and no egress rule, and the governed pods' egress stays open.
 //
+// platform gives the cluster's addresses that the spec follows rather than
+// names (the Nodes' for an ingress controller with hostNetwork); its zero
+// value knows none, and then a peer made of them allows nothing rather
+// than everything.
+//
 // An error means the spec cannot be rendered whatever the cluster holds (an
 // invalid label selector, a reference to an unknown tier): retrying will not
 // help until the spec changes.
-func Render(app *tierwallv1alpha1.AppIsolation) ([]networkingv1.NetworkPolicy, error) {
+func Render(app *tierwallv1alpha1.AppIsolation, platform Platform) ([]networkingv1.NetworkPolicy, error) {
 	if err := validate(&app.Spec); err != nil {
 		return nil, err
 	}
-	r := renderer{app: app, tiers: map[string]*tierwallv1alpha1.Tier{}}
+	r := renderer{app: app, tiers: map[string]*tierwallv1alpha1.Tier{}, nodes: canonical(platform.NodeAddresses)}
 	for i := range app.Spec.Tiers {
 		r.tiers[app.Spec.Tiers[i].Name] = &app.Spec.Tiers[i]
 	}
@@ -75,6 +80,54 @@ func Render(app *tierwallv1alpha1.AppIsolation) ([]networkingv1.NetworkPolicy, e
 type renderer struct {
 	app   *tierwallv1alpha1.AppIsolation
 	tiers map[string]*tierwallv1alpha1.Tier
+	// nodes are the Node addresses, sorted, without duplicates.
+	nodes []netip.Addr
+}
+
+// Platform is what the cluster says about the endpoints that selectors
+// cannot match and that an AppIsolation follows rather than names. The
+// operator reads it from the cluster on every reconcile; the zero value
+// knows nothing.
+type Platform struct {
+	// NodeAddresses are the InternalIP addresses of the cluster's Nodes,
+	// in any order: an ingress controller with hostNetwork sends from
+	// them. Render sorts them and drops duplicates.
+	NodeAddresses []netip.Addr
+}
+
+// NodeAddresses returns the InternalIP addresses of nodes, sorted, without
+// duplicates; an address that does not parse is left out.
+func NodeAddresses(nodes []corev1.Node) []netip.Addr {
+	var out []netip.Addr
+	for i := range nodes {
+		for _, a := range nodes[i].Status.Addresses {
+			if a.Type != corev1.NodeInternalIP {
+				continue
+			}
+			if ip, err := netip.ParseAddr(a.Address); err == nil {
+				out = append(out, ip)
+			}
+		}
+	}
+	return canonical(out)
+}
+
+// canonical sorts addresses and drops duplicates, zones and IPv4-in-IPv6
+// mappings, so that the same cluster always renders the same policies.
+func canonical(addrs []netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, 0, len(addrs))
+	for _, a := range addrs {
+		if a.IsValid() {
+			out = append(out, a.Unmap().WithZone(""))
+		}
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return slices.Compact(out)
+}
+
+// hostBlock is the ipBlock of one address: a /32 or a /128.
+func hostBlock(ip netip.Addr) *networkingv1.IPBlock {
+	return &networkingv1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()}
 }
 
 // policy returns an empty policy with tierwall's name, labels and owner.
@@ -133,6 +186,10 @@ func (r *renderer) tierPolicy(t *tierwallv1alpha1.Tier) networkingv1.NetworkPoli
 	p.Spec.PolicyTypes = r.policyTypes()
 	if r.app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) {
 		p.Spec.Ingress = r.ingressRules(t)
+		if from := r.hostNetworkControllers(t); len(from) > 0 && len(r.nodes) > 0 {
+			p.Annotations = map[string]string{tierwallv1alpha1.IPBlocksFromAnnotation: fmt.Sprintf(
+				"InternalIPs of the Nodes (%d), for hostNetwork ingress controllers: %s", len(r.nodes), strings.Join(from, ", "))}
+		}
 	}
 	if !r.app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
 		return p
@@ -180,7 +237,25 @@ func (r *renderer) ingressRules(t *tierwallv1alpha1.Tier) []networkingv1.Network
 		}
 		rules[j].From = append(rules[j].From, r.ingressPeers(*peer)...)
 	}
+	// A rule whose peers are all Node addresses, with no Node known, has
+	// no peers: it would allow everyone. It allows no one, so it goes.
+	rules = slices.DeleteFunc(rules, func(rule networkingv1.NetworkPolicyIngressRule) bool { return len(rule.From) == 0 })
+	if len(rules) == 0 {
+		return nil
+	}
 	return rules
+}
+
+// hostNetworkControllers names, in order, the ingress controllers with
+// hostNetwork that tier t accepts traffic from.
+func (r *renderer) hostNetworkControllers(t *tierwallv1alpha1.Tier) []string {
+	var out []string
+	for _, peer := range t.AllowFrom {
+		if c := r.app.Spec.IngressControllerNamed(peer.IngressController); c != nil && c.HostNetwork && !slices.Contains(out, c.Name) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 // portsFrom returns the ports dest accepts from the tier named source, the
@@ -233,6 +308,11 @@ func (r *renderer) ingressPeers(peer tierwallv1alpha1.Peer) []networkingv1.Netwo
 		for _, b := range c.IPBlocks {
 			peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: ipBlock(&b)})
 		}
+		if c.HostNetwork {
+			for _, ip := range r.nodes {
+				peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: hostBlock(ip)})
+			}
+		}
 		return peers
 	default:
 		return []networkingv1.NetworkPolicyPeer{rawPeer(peer.NamespaceSelector, peer.PodSelector, peer.IPBlock)}
@@ -249,8 +329,7 @@ func (r *renderer) dnsRule() *networkingv1.NetworkPolicyEgressRule {
 	to := []networkingv1.NetworkPolicyPeer{{NamespaceSelector: namespaceByName(namespace), PodSelector: &selector}}
 	if address, ok := r.app.Spec.NodeLocalDNSAddress(); ok {
 		// validate has checked that it parses.
-		ip := netip.MustParseAddr(address)
-		to = append(to, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()}})
+		to = append(to, networkingv1.NetworkPolicyPeer{IPBlock: hostBlock(netip.MustParseAddr(address))})
 	}
 	return &networkingv1.NetworkPolicyEgressRule{
 		To: to,
@@ -373,9 +452,9 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 		path := specPath.Child("ingressControllers").Index(i)
 		controllers[c.Name] = true
 		checkSelector(c.PodSelector, path.Child("podSelector"))
-		if c.Namespace == "" && len(c.IPBlocks) == 0 {
+		if c.Namespace == "" && len(c.IPBlocks) == 0 && !c.HostNetwork {
 			// It would render as a rule without peers: allow from everywhere.
-			errs = append(errs, field.Required(path.Child("namespace"), "set namespace (and optionally podSelector) or ipBlocks"))
+			errs = append(errs, field.Required(path.Child("namespace"), "set namespace (and optionally podSelector), hostNetwork or ipBlocks"))
 		}
 		if c.PodSelector != nil && c.Namespace == "" {
 			errs = append(errs, field.Required(path.Child("namespace"), "podSelector requires namespace"))

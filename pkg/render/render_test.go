@@ -3,6 +3,7 @@ package render_test
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -192,7 +193,7 @@ func wantWordPress() []networkingv1.NetworkPolicy {
 }
 
 func TestRenderWordPressSample(t *testing.T) {
-	got, err := render.Render(wordpress(t))
+	got, err := render.Render(wordpress(t), render.Platform{})
 	if err != nil {
 		t.Fatalf("Render() error = %v", err)
 	}
@@ -802,7 +803,7 @@ func TestRender(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app := wordpress(t, tt.tweak)
 			before := app.DeepCopy()
-			got, err := render.Render(app)
+			got, err := render.Render(app, render.Platform{})
 			if err != nil {
 				t.Fatalf("Render() error = %v", err)
 			}
@@ -814,6 +815,129 @@ func TestRender(t *testing.T) {
 			}
 			checkInvariants(t, app, got)
 		})
+	}
+}
+
+// TestRenderNodeAddresses covers ingress controllers with hostNetwork: the
+// Node addresses the platform gives become their peers, sorted and without
+// duplicates, named in an annotation; none known means no peer, never an
+// open rule.
+func TestRenderNodeAddresses(t *testing.T) {
+	nodes := []netip.Addr{
+		netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("fd00::1"), netip.MustParseAddr("10.0.0.1"),
+		netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("::ffff:10.0.0.1"),
+	}
+	nodePeers := []networkingv1.NetworkPolicyPeer{
+		{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.1/32"}},
+		{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.2/32"}},
+		{IPBlock: &networkingv1.IPBlock{CIDR: "fd00::1/128"}},
+	}
+	hostNetwork := func(app *tierwallv1alpha1.AppIsolation) {
+		app.Spec.IngressControllers[0] = tierwallv1alpha1.IngressController{Name: "traefik", HostNetwork: true}
+	}
+	annotate := func(want []networkingv1.NetworkPolicy, text string) {
+		want[frontendPolicy].Annotations = map[string]string{tierwallv1alpha1.IPBlocksFromAnnotation: text}
+	}
+	tests := []struct {
+		name     string
+		tweak    func(app *tierwallv1alpha1.AppIsolation)
+		platform render.Platform
+		want     func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy
+	}{
+		{
+			name:     "a hostNetwork controller is allowed from every Node, sorted, without duplicates",
+			tweak:    hostNetwork,
+			platform: render.Platform{NodeAddresses: nodes},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				tierPolicy(want, frontendPolicy).Ingress[0].From = nodePeers
+				annotate(want, "InternalIPs of the Nodes (3), for hostNetwork ingress controllers: traefik")
+				return want
+			},
+		},
+		{
+			name: "hostNetwork adds to the controller's pods and address blocks",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.IngressControllers[0].HostNetwork = true
+				app.Spec.IngressControllers[0].IPBlocks = []tierwallv1alpha1.IPBlock{{CIDR: "192.0.2.0/24"}}
+			},
+			platform: render.Platform{NodeAddresses: nodes[:1]},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				frontend := tierPolicy(want, frontendPolicy)
+				frontend.Ingress[0].From = append(frontend.Ingress[0].From,
+					networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "192.0.2.0/24"}},
+					networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.2/32"}})
+				annotate(want, "InternalIPs of the Nodes (1), for hostNetwork ingress controllers: traefik")
+				return want
+			},
+		},
+		{
+			name:  "no Node known: no peer and no rule for a hostNetwork controller, never a rule open to all",
+			tweak: hostNetwork,
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				tierPolicy(want, frontendPolicy).Ingress = nil
+				return want
+			},
+		},
+		{
+			name: "no Node known: the other peers of the rule stay",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				hostNetwork(app)
+				app.Spec.Tiers[frontendTier].AllowFrom = append(app.Spec.Tiers[frontendTier].AllowFrom,
+					tierwallv1alpha1.Peer{IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "192.0.2.0/24"}})
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				tierPolicy(want, frontendPolicy).Ingress[0].From = []networkingv1.NetworkPolicyPeer{
+					{IPBlock: &networkingv1.IPBlock{CIDR: "192.0.2.0/24"}},
+				}
+				return want
+			},
+		},
+		{
+			name:     "Node addresses change nothing without a hostNetwork controller",
+			platform: render.Platform{NodeAddresses: nodes},
+			want:     func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy { return want },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := wordpress(t, func(app *tierwallv1alpha1.AppIsolation) {
+				if tt.tweak != nil {
+					tt.tweak(app)
+				}
+			})
+			before := slices.Clone(tt.platform.NodeAddresses)
+			got, err := render.Render(app, tt.platform)
+			if err != nil {
+				t.Fatalf("Render() error = %v", err)
+			}
+			if diff := cmp.Diff(tt.want(wantWordPress()), got); diff != "" {
+				t.Errorf("Render() mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(before, tt.platform.NodeAddresses, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+				t.Errorf("Render() changed the platform it was given:\n%s", diff)
+			}
+			checkInvariants(t, app, got)
+		})
+	}
+}
+
+func TestNodeAddresses(t *testing.T) {
+	node := func(addresses ...corev1.NodeAddress) corev1.Node {
+		return corev1.Node{Status: corev1.NodeStatus{Addresses: addresses}}
+	}
+	got := render.NodeAddresses([]corev1.Node{
+		node(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.0.9"},
+			corev1.NodeAddress{Type: corev1.NodeExternalIP, Address: "203.0.113.1"},
+			corev1.NodeAddress{Type: corev1.NodeHostName, Address: "node-a"},
+			corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "fd00::9"}),
+		node(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}),
+		node(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.0.9"}),
+		node(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "not an address"}),
+		node(),
+	})
+	want := []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.9"), netip.MustParseAddr("fd00::9")}
+	if !slices.Equal(got, want) {
+		t.Errorf("NodeAddresses() = %v, want %v: the InternalIPs only, sorted, without duplicates", got, want)
 	}
 }
 
@@ -841,8 +965,10 @@ func checkInvariants(t *testing.T, app *tierwallv1alpha1.AppIsolation, policies 
 		if diff := cmp.Diff(wantLabels, p.Labels); diff != "" {
 			t.Errorf("policy %s labels mismatch (-want +got):\n%s", p.Name, diff)
 		}
-		if p.Annotations != nil {
-			t.Errorf("policy %s has annotations %v, want none", p.Name, p.Annotations)
+		for k := range p.Annotations {
+			if k != tierwallv1alpha1.IPBlocksFromAnnotation || p.Labels[tierwallv1alpha1.RoleLabel] != tierwallv1alpha1.RoleTier {
+				t.Errorf("policy %s has annotations %v, want none but %s on a tier policy", p.Name, p.Annotations, tierwallv1alpha1.IPBlocksFromAnnotation)
+			}
 		}
 		if diff := cmp.Diff(wantOwner, p.OwnerReferences); diff != "" {
 			t.Errorf("policy %s ownerReferences mismatch (-want +got):\n%s", p.Name, diff)
@@ -881,12 +1007,12 @@ func TestRenderIsDeterministic(t *testing.T) {
 		app.Spec.PodSelector = matchLabels("app", "wordpress", "a", "1", "b", "2", "c", "3", "d", "4")
 		app.Spec.Tiers[databaseTier].PodSelector = *matchLabels("a", "x", "b", "y", "c", "z", "d", "w", "tier", "mysql")
 	})
-	first, err := render.Render(app)
+	first, err := render.Render(app, render.Platform{})
 	if err != nil {
 		t.Fatalf("Render() error = %v", err)
 	}
 	for range 50 {
-		again, err := render.Render(app)
+		again, err := render.Render(app, render.Platform{})
 		if err != nil {
 			t.Fatalf("Render() error = %v", err)
 		}
@@ -903,7 +1029,7 @@ func TestRenderOutputDoesNotAliasInput(t *testing.T) {
 		app.Spec.Tiers[databaseTier].Ports[0].EndPort = ptr.To(int32(3310))
 	})
 	before := app.DeepCopy()
-	got, err := render.Render(app)
+	got, err := render.Render(app, render.Platform{})
 	if err != nil {
 		t.Fatalf("Render() error = %v", err)
 	}
@@ -1034,7 +1160,7 @@ func TestRenderErrors(t *testing.T) {
 				app.Spec.IngressControllers[0].Namespace = ""
 				app.Spec.IngressControllers[0].PodSelector = nil
 			},
-			want: []string{"spec.ingressControllers[0].namespace", "set namespace (and optionally podSelector) or ipBlocks"},
+			want: []string{"spec.ingressControllers[0].namespace", "set namespace (and optionally podSelector), hostNetwork or ipBlocks"},
 		},
 		{
 			name: "an ingress controller podSelector without namespace",
@@ -1090,7 +1216,7 @@ func TestRenderErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			policies, err := render.Render(wordpress(t, tt.tweak))
+			policies, err := render.Render(wordpress(t, tt.tweak), render.Platform{})
 			if err == nil {
 				t.Fatalf("Render() returned %d policies and no error, want an error", len(policies))
 			}
@@ -1110,7 +1236,7 @@ func TestRenderErrors(t *testing.T) {
 }
 
 func TestIsInvalidSpec(t *testing.T) {
-	_, err := render.Render(wordpress(t, func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Tiers = nil }))
+	_, err := render.Render(wordpress(t, func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Tiers = nil }), render.Platform{})
 	if !render.IsInvalidSpec(err) {
 		t.Fatalf("IsInvalidSpec(%v) = false", err)
 	}

@@ -511,7 +511,7 @@ var Rejections = []Case{
 		Name:  "an ingress controller with neither namespace nor ipBlocks",
 		Tweak: func(app *tierwallv1alpha1.AppIsolation) { Traefik(app).Namespace, Traefik(app).PodSelector = "", nil },
 		Want: []string{"spec.ingressControllers[0]",
-			"set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks"},
+			"set namespace (and optionally podSelector) to select the controller's pods, or hostNetwork or ipBlocks"},
 	},
 	{
 		Name: "an ingress controller with ipBlocks: [] and no namespace",
