@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -100,18 +101,26 @@ func (r *AppIsolationReconciler) gather(ctx context.Context, app *tierwallv1alph
 }
 
 // platform reads the cluster's addresses that app's spec follows: the
-// Nodes' InternalIPs when an ingress controller has hostNetwork. It reads
-// nothing for a spec that needs nothing.
+// Nodes' InternalIPs when an ingress controller has hostNetwork, the API
+// server's endpoints when a tier may connect to it. It reads nothing for a
+// spec that needs nothing.
 func (r *AppIsolationReconciler) platform(ctx context.Context, app *tierwallv1alpha1.AppIsolation) (render.Platform, error) {
 	var p render.Platform
-	if !app.Spec.FollowsNodes() {
-		return p, nil
+	if app.Spec.FollowsNodes() {
+		var nodes corev1.NodeList
+		if err := r.List(ctx, &nodes); err != nil {
+			return p, fmt.Errorf("failed to list Nodes: %w", err)
+		}
+		p.NodeAddresses = render.NodeAddresses(nodes.Items)
 	}
-	var nodes corev1.NodeList
-	if err := r.List(ctx, &nodes); err != nil {
-		return p, fmt.Errorf("failed to list Nodes: %w", err)
+	if app.Spec.FollowsKubeAPIServer() {
+		var slices discoveryv1.EndpointSliceList
+		if err := r.List(ctx, &slices, client.InNamespace(tierwallv1alpha1.KubeAPIServerNamespace),
+			client.MatchingLabels{discoveryv1.LabelServiceName: tierwallv1alpha1.KubeAPIServerService}); err != nil {
+			return p, fmt.Errorf("failed to list the EndpointSlices of the API server: %w", err)
+		}
+		p.KubeAPIServer = render.KubeAPIServerEndpoints(slices.Items)
 	}
-	p.NodeAddresses = render.NodeAddresses(nodes.Items)
 	return p, nil
 }
 

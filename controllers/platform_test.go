@@ -1,14 +1,20 @@
 package controllers
 
 import (
+	"net/netip"
+	"slices"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // Nodes are cluster-wide: these specs run alone, and leave no Node behind.
@@ -105,3 +111,84 @@ func createNode(name string, addresses ...corev1.NodeAddress) *corev1.Node {
 	Expect(k8sClient.Status().Update(ctx, n)).To(Succeed())
 	return n
 }
+
+var _ = Describe("Egress to the API server", Serial, func() {
+	It("follows the endpoints of default/kubernetes as they are added, changed and removed", func() {
+		s := newStory(func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.Tiers[0].EgressTo = []tierwallv1alpha1.EgressRule{{KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}}}
+		})
+		// The API server's own endpoints, as envtest's API server reports
+		// them: the baseline the extra endpoints add to.
+		var own discoveryv1.EndpointSliceList
+		Expect(k8sClient.List(ctx, &own, client.InNamespace("default"),
+			client.MatchingLabels{discoveryv1.LabelServiceName: "kubernetes"})).To(Succeed())
+		baseline := render.KubeAPIServerEndpoints(own.Items)
+		toAPIServer := func(g Gomega) *networkingv1.NetworkPolicyEgressRule {
+			egress := policies(g, s.app.Namespace)["wordpress-tier-frontend"].Spec.Egress
+			for i := range egress {
+				if len(egress[i].To) > 0 && egress[i].To[0].IPBlock != nil {
+					return &egress[i]
+				}
+			}
+			return nil
+		}
+		cidrs := func(rule *networkingv1.NetworkPolicyEgressRule) []string {
+			var out []string
+			for _, peer := range rule.To {
+				out = append(out, peer.IPBlock.CIDR)
+			}
+			return out
+		}
+		expectEndpoints := func(extra render.Endpoints) {
+			GinkgoHelper()
+			want := render.Endpoints{
+				Addresses: append(slices.Clone(baseline.Addresses), extra.Addresses...),
+				Ports:     append(slices.Clone(baseline.Ports), extra.Ports...),
+			}
+			Eventually(func(g Gomega) {
+				rule := toAPIServer(g)
+				if !want.Known() {
+					g.Expect(rule).To(BeNil())
+					return
+				}
+				g.Expect(rule).NotTo(BeNil())
+				var wantCIDRs []string
+				for _, a := range render.NodeAddressStrings(want.Addresses) {
+					wantCIDRs = append(wantCIDRs, netip.PrefixFrom(netip.MustParseAddr(a), netip.MustParseAddr(a).BitLen()).String())
+				}
+				g.Expect(cidrs(rule)).To(Equal(wantCIDRs))
+				g.Expect(get(s.app).Status.KubeAPIServer.Count).To(BeEquivalentTo(len(want.Strings())))
+			}).Should(Succeed())
+		}
+
+		expectReady(s.app)
+		expectEndpoints(render.Endpoints{})
+
+		By("following an endpoint added")
+		extra := &discoveryv1.EndpointSlice{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "tierwall-test-kubernetes",
+				Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"172.31.0.2"}}},
+			Ports:       []discoveryv1.EndpointPort{{Port: ptr.To[int32](6443), Protocol: ptr.To(corev1.ProtocolTCP)}},
+		}
+		Expect(k8sClient.Create(ctx, extra)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, extra))).To(Succeed()) })
+		port6443 := []render.EndpointPort{{Port: 6443, Protocol: corev1.ProtocolTCP}}
+		expectEndpoints(render.Endpoints{Addresses: []netip.Addr{netip.MustParseAddr("172.31.0.2")}, Ports: port6443})
+		Eventually(func(g Gomega) {
+			g.Expect(policies(g, s.app.Namespace)["wordpress-tier-frontend"].Annotations).To(HaveKeyWithValue(
+				tierwallv1alpha1.IPBlocksFromAnnotation, ContainSubstring("the endpoints of the default/kubernetes Service")))
+			g.Expect(get(s.app).Status.KubeAPIServer.Addresses).To(ContainElement("172.31.0.2:6443"))
+		}).Should(Succeed())
+
+		By("following an endpoint whose address changes")
+		extra.Endpoints[0].Addresses = []string{"172.31.0.3"}
+		Expect(k8sClient.Update(ctx, extra)).To(Succeed())
+		expectEndpoints(render.Endpoints{Addresses: []netip.Addr{netip.MustParseAddr("172.31.0.3")}, Ports: port6443})
+
+		By("following an endpoint removed")
+		Expect(k8sClient.Delete(ctx, extra)).To(Succeed())
+		expectEndpoints(render.Endpoints{})
+	})
+})

@@ -4,9 +4,14 @@ import (
 	"unique"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 )
 
 // Setup registers the AppIsolation controller on mgr, with mgr's client
@@ -28,10 +33,20 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 // watches ask for that), each as a cachedMeta: name, namespace, labels,
 // resourceVersion and deletionTimestamp, with namespaces and label sets
 // interned, because thousands of pods share them. Nodes are cached whole
-// but for what tierwall reads (see leanNode). A large cluster's pods are
+// but for what tierwall reads (see leanNode); EndpointSlices only for the
+// API server's Service. A large cluster's pods are
 // most of the manager's memory: see docs/performance.md.
 func CacheOptions() cache.Options {
-	return cache.Options{DefaultTransform: stripUnread}
+	return cache.Options{
+		DefaultTransform: stripUnread,
+		ByObject: map[client.Object]cache.ByObject{
+			// Only the API server's: tierwall reads no other endpoints.
+			&discoveryv1.EndpointSlice{}: {
+				Namespaces: map[string]cache.Config{tierwallv1alpha1.KubeAPIServerNamespace: {}},
+				Label:      labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: tierwallv1alpha1.KubeAPIServerService}),
+			},
+		},
+	}
 }
 
 // stripUnread is the cache transform of CacheOptions.

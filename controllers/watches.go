@@ -46,6 +46,24 @@ func indexHostNetwork(obj client.Object) []string {
 	return nil
 }
 
+// kubeAPIServerIndex indexes, under "true", the AppIsolations that follow
+// the API server's endpoints: those with a tier whose egressTo names it.
+const kubeAPIServerIndex = "spec.tiers.egressTo.kubeAPIServer"
+
+func indexKubeAPIServer(obj client.Object) []string {
+	if obj.(*tierwallv1alpha1.AppIsolation).Spec.FollowsKubeAPIServer() {
+		return []string{"true"}
+	}
+	return nil
+}
+
+// apiServerEndpointsChanged enqueues, for an EndpointSlice of the API
+// server's Service (the only ones the cache holds), the AppIsolations that
+// follow the API server's endpoints.
+func (r *AppIsolationReconciler) apiServerEndpointsChanged(ctx context.Context, _ client.Object) []reconcile.Request {
+	return requests(r.appIsolations(ctx, client.MatchingFields{kubeAPIServerIndex: "true"}))
+}
+
 // nodeHandler enqueues, for a Node added, removed or readdressed (its
 // InternalIPs changed), the AppIsolations that follow the Nodes' addresses,
 // and only those: a Node's heartbeat changes nothing tierwall reads.

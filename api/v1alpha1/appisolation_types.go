@@ -257,8 +257,10 @@ type Peer struct {
 }
 
 // EgressRule is a destination outside the application that a tier may
-// connect to: pods and namespaces chosen by labels, or an address block.
-// +kubebuilder:validation:XValidation:rule="[has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock)].filter(x, x).size() == 1",message="set exactly one of ipBlock, or namespaceSelector and/or podSelector"
+// connect to: pods and namespaces chosen by labels, an address block, or
+// the Kubernetes API server.
+// +kubebuilder:validation:XValidation:rule="[has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock), has(self.kubeAPIServer)].filter(x, x).size() == 1",message="set exactly one of ipBlock, kubeAPIServer, or namespaceSelector and/or podSelector"
+// +kubebuilder:validation:XValidation:rule="!has(self.kubeAPIServer) || !has(self.ports)",message="ports has no effect with kubeAPIServer: the API server's endpoints give the ports",fieldPath=".ports",reason=FieldValueForbidden
 type EgressRule struct {
 	// NamespaceSelector selects namespaces by label; with PodSelector, pods
 	// that match both. Omitted with PodSelector set, the AppIsolation's own
@@ -280,12 +282,24 @@ type EgressRule struct {
 	// +optional
 	IPBlock *IPBlock `json:"ipBlock,omitempty"`
 
+	// KubeAPIServer, set to {}, allows the Kubernetes API server: the
+	// addresses and ports of the endpoints of the default/kubernetes
+	// Service (where connections to the Service go after DNAT), which
+	// tierwall follows as they change. Until one is known, nothing is
+	// allowed.
+	// +optional
+	KubeAPIServer *KubeAPIServer `json:"kubeAPIServer,omitempty"`
+
 	// Ports restricts the rule to these ports. Omitted, every port.
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Ports []Port `json:"ports,omitempty"`
 }
+
+// KubeAPIServer is the Kubernetes API server, as an egress destination. It
+// has no fields: the cluster says where the API server is.
+type KubeAPIServer struct{}
 
 // IPBlock is a CIDR with optional exceptions inside it.
 // +kubebuilder:validation:XValidation:rule="!has(self.except) || !isCIDR(self.cidr) || self.except.all(e, isCIDR(e) && cidr(e).masked() == cidr(e) && cidr(self.cidr).containsCIDR(e) && cidr(e).prefixLength() > cidr(self.cidr).prefixLength())",message="every except entry must be a CIDR in canonical form strictly inside cidr, such as 10.1.0.0/16 in 10.0.0.0/8",fieldPath=".except",reason=FieldValueInvalid
@@ -422,6 +436,12 @@ type AppIsolationStatus struct {
 	// are none.
 	// +optional
 	NodeAddresses *AddressesStatus `json:"nodeAddresses,omitempty"`
+
+	// KubeAPIServer are the API server endpoints ("address:port") the
+	// policies allow egress to, for the tiers with a kubeAPIServer egressTo;
+	// unset when there are none.
+	// +optional
+	KubeAPIServer *AddressesStatus `json:"kubeAPIServer,omitempty"`
 }
 
 // AddressesStatus is a set of addresses tierwall follows in the cluster.

@@ -9,6 +9,10 @@ import (
 // Defaults of the spec, decided here once for the renderer, the graph and
 // the status.
 const (
+	// KubeAPIServerNamespace and KubeAPIServerService name the Service of
+	// the API server, whose EndpointSlices give its addresses after DNAT.
+	KubeAPIServerNamespace = "default"
+	KubeAPIServerService   = "kubernetes"
 	// DefaultDNSNamespace is where the cluster DNS runs when spec.dns does
 	// not say.
 	DefaultDNSNamespace = "kube-system"
@@ -95,4 +99,12 @@ func (s *AppIsolationSpec) NodeLocalDNSAddress() (string, bool) {
 // so that the policies follow the Nodes' addresses.
 func (s *AppIsolationSpec) FollowsNodes() bool {
 	return slices.ContainsFunc(s.IngressControllers, func(c IngressController) bool { return c.HostNetwork })
+}
+
+// FollowsKubeAPIServer tells whether a tier may connect to the API server,
+// so that the policies follow its endpoints.
+func (s *AppIsolationSpec) FollowsKubeAPIServer() bool {
+	return s.Isolates(PolicyTypeEgress) && slices.ContainsFunc(s.Tiers, func(t Tier) bool {
+		return slices.ContainsFunc(t.EgressTo, func(e EgressRule) bool { return e.KubeAPIServer != nil })
+	})
 }

@@ -12,6 +12,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -187,6 +188,13 @@ var _ = Describe("AppIsolation admission", func() {
 			func(app *tierwallv1alpha1.AppIsolation) {
 				*specs.Traefik(app) = tierwallv1alpha1.IngressController{Name: "traefik", HostNetwork: true}
 			}),
+		Entry("egress to the API server, with its endpoints known",
+			func(app *tierwallv1alpha1.AppIsolation) {
+				specs.Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}}}
+			}, render.Platform{KubeAPIServer: render.Endpoints{
+				Addresses: []netip.Addr{netip.MustParseAddr("172.18.0.2"), netip.MustParseAddr("fd00::2")},
+				Ports:     []render.EndpointPort{{Port: 6443, Protocol: corev1.ProtocolTCP}},
+			}}),
 		Entry("NodeLocal DNSCache at its default address",
 			func(app *tierwallv1alpha1.AppIsolation) {
 				app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{}}

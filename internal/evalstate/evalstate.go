@@ -65,8 +65,9 @@ func RenderAll(n Notes, objs *input.Objects) ([]Rendered, error) {
 	var errs []error
 	for i := range objs.AppIsolations {
 		app := &objs.AppIsolations[i]
-		// The input has no Nodes: a hostNetwork ingress controller gets no
-		// peer, as the operator renders it in a cluster of no Node.
+		// The input has no Nodes nor API server endpoints: a hostNetwork
+		// ingress controller gets no peer, and egress to the API server no
+		// rule, as the operator renders them in a cluster without them.
 		policies, err := render.Render(app, render.Platform{})
 		if err != nil {
 			errs = append(errs, renderErrors(objs, app, err)...)
@@ -74,6 +75,9 @@ func RenderAll(n Notes, objs *input.Objects) ([]Rendered, error) {
 		}
 		if app.Spec.FollowsNodes() {
 			n.note("AppIsolation %s/%s has ingress controllers with hostNetwork: rendered without Node addresses, so nothing is allowed from them here; the operator allows every Node's InternalIP", app.Namespace, app.Name)
+		}
+		if app.Spec.FollowsKubeAPIServer() {
+			n.note("AppIsolation %s/%s allows egress to the API server: rendered without its endpoints, so nothing is allowed to it here; the operator allows the endpoints of default/kubernetes", app.Namespace, app.Name)
 		}
 		if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {
 			n.note("AppIsolation %s/%s is in DryRun mode: the operator would apply none of its policies; shown as in Enforce mode", app.Namespace, app.Name)

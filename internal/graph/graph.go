@@ -124,6 +124,13 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 				}
 			}
 			for _, e := range t.EgressTo {
+				if e.KubeAPIServer != nil {
+					// The addresses and ports are the cluster's: in the status.
+					n := Node{Kind: Peer, Label: []string{"the API server (endpoints of " +
+						tierwallv1alpha1.KubeAPIServerNamespace + "/" + tierwallv1alpha1.KubeAPIServerService + ")"}}
+					b.edge(to, b.node("kube-apiserver", "apiserver", n, &others), "its ports")
+					continue
+				}
 				n := peerNode(app.Namespace, e.NamespaceSelector, e.PodSelector, e.IPBlock)
 				b.edge(to, b.node(fmt.Sprintf("peer %q", n.Label), "peer", n, &others), portsLabel(e.Ports))
 			}

@@ -407,6 +407,19 @@ spec:
 `),
 			want: []string{"nginx from the Nodes' InternalIPs -> tier web on 443/TCP"},
 		},
+		{
+			name: "egress to the API server",
+			app: appFrom(t, `
+metadata: {name: a, namespace: n}
+spec:
+  dns: {disabled: true}
+  tiers:
+  - name: operator
+    podSelector: {matchLabels: {tier: operator}}
+    egressTo: [{kubeAPIServer: {}}]
+`),
+			want: []string{"tier operator -> the API server (endpoints of default/kubernetes) on its ports"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // intent is what an AppIsolation declares, read from its spec alone, not
@@ -27,6 +28,8 @@ import (
 //   - A governed pod accepts a connection when an allowFrom peer of one of
 //     its tiers matches the source, on the peer's own ports if it lists some,
 //     else on the tier's (none listed: every port).
+//   - The Kubernetes API server (egressTo kubeAPIServer) is every address
+//     of the platform's API server endpoints on every one of their ports.
 //   - A governed pod may open a connection to the DNS servers on port 53
 //     over UDP and TCP (unless DNS is disabled), and to the address of
 //     NodeLocal DNSCache when spec.dns.nodeLocal is set (an address peer,
@@ -97,7 +100,8 @@ type intentPeer struct {
 // newIntent reads app's spec. nsLabels gives the labels of a namespace, as
 // namespaceSelectors see them; nodes are the Node addresses a hostNetwork
 // ingress controller sends from.
-func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.Set, nodes []netip.Addr) (*intent, error) {
+func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.Set, platform render.Platform) (*intent, error) {
+	nodes := platform.NodeAddresses
 	in := &intent{namespace: app.Namespace, governed: labels.Everything(), nsLabels: nsLabels,
 		isolatesIngress: app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress),
 		isolatesEgress:  app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress)}
@@ -169,6 +173,23 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 			}
 		}
 		for j, e := range t.EgressTo {
+			if e.KubeAPIServer != nil {
+				// Every endpoint address on every endpoint port; none known,
+				// nothing.
+				to := intentPeer{blocks: []tierwallv1alpha1.IPBlock{}}
+				var ports []tierwallv1alpha1.Port
+				for _, ip := range platform.KubeAPIServer.Addresses {
+					ip = ip.Unmap()
+					to.blocks = append(to.blocks, tierwallv1alpha1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()})
+				}
+				for _, p := range platform.KubeAPIServer.Ports {
+					ports = append(ports, tierwallv1alpha1.Port{Port: intstr.FromInt32(p.Port), Protocol: tierwallv1alpha1.Protocol(p.Protocol)})
+				}
+				if len(to.blocks) > 0 && len(ports) > 0 {
+					it.egress = append(it.egress, intentEgress{to: to, ports: ports})
+				}
+				continue
+			}
 			peer, err := rawPeer(e.NamespaceSelector, e.PodSelector, e.IPBlock, fmt.Sprintf("%s.egressTo[%d]", path, j))
 			if err != nil {
 				return nil, err

@@ -130,7 +130,7 @@ func (m *allowFlow) message(want, got string) string {
 // reach --explain` does, and prints the rows of the matrix involved.
 //
 // An AppIsolation that follows the cluster (an ingress controller with
-// hostNetwork) declares what it declares on a platform: give the one its
+// hostNetwork, egress to the API server) declares what it declares on a platform: give the one its
 // policies were rendered for with OnPlatform; without it, no Node is known.
 func IsolateExactly(app *tierwallv1alpha1.AppIsolation, opts ...Option) types.GomegaMatcher {
 	m := &isolateExactly{app: app}
@@ -145,7 +145,8 @@ type Option func(*isolateExactly)
 
 // OnPlatform gives IsolateExactly the cluster's addresses the AppIsolation
 // follows, as they were given to render.Render: a hostNetwork ingress
-// controller is declared to send from the Node addresses of p.
+// controller is declared to send from the Node addresses of p, and a tier
+// with egressTo kubeAPIServer to reach its API server endpoints.
 func OnPlatform(p render.Platform) Option {
 	return func(m *isolateExactly) { m.platform = p }
 }
@@ -179,7 +180,7 @@ func (m *isolateExactly) Match(actual any) (bool, error) {
 		return false, fmt.Errorf("IsolateExactly: the AppIsolation is nil")
 	}
 	m.e, m.name = e, m.app.Namespace+"/"+m.app.Name
-	in, err := newIntent(m.app, e.LabelsOfNamespace, m.platform.NodeAddresses)
+	in, err := newIntent(m.app, e.LabelsOfNamespace, m.platform)
 	if err != nil {
 		return false, fmt.Errorf("IsolateExactly: cannot read AppIsolation %s: %w", m.name, err)
 	}

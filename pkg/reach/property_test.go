@@ -159,6 +159,9 @@ func newWorld(r *rand.Rand) *world {
 				t.AllowFrom = append(t.AllowFrom, withPorts(tierwallv1alpha1.Peer{IngressController: c.Name}))
 			}
 		}
+		if r.IntN(3) == 0 && app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+			t.EgressTo = append(t.EgressTo, tierwallv1alpha1.EgressRule{KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}})
+		}
 		app.Spec.Tiers = append(app.Spec.Tiers, t)
 	}
 	if app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
@@ -207,6 +210,20 @@ func newWorld(r *rand.Rand) *world {
 			w.platform.NodeAddresses = append(w.platform.NodeAddresses, netip.MustParseAddr(ip))
 		}
 	}
+	// The API server's endpoints, as the evaluator sees them; the platform
+	// knows some of them, on some ports.
+	for _, ip := range []string{"172.18.0.2", "172.18.0.3"} {
+		pod("default", "apiserver-"+ip, nil)
+		w.pods[len(w.pods)-1].Status.PodIP = ip
+		if r.IntN(3) > 0 {
+			w.platform.KubeAPIServer.Addresses = append(w.platform.KubeAPIServer.Addresses, netip.MustParseAddr(ip))
+		}
+	}
+	w.platform.KubeAPIServer.Ports = [][]render.EndpointPort{
+		nil,
+		{{Port: 443, Protocol: corev1.ProtocolTCP}},
+		{{Port: 443, Protocol: corev1.ProtocolTCP}, {Port: 3306, Protocol: corev1.ProtocolTCP}},
+	}[r.IntN(3)]
 	pod("kube-system", "coredns", map[string]string{"k8s-app": "kube-dns"})
 	pod("kube-system", "not-dns", map[string]string{"k8s-app": "other"})
 	// NodeLocal DNSCache, as the evaluator sees it: endpoints with the
@@ -323,7 +340,13 @@ func (w *world) allowed(src, dst *corev1.Pod, cp corev1.ContainerPort) bool {
 	isolates := func(d tierwallv1alpha1.PolicyType) bool {
 		return len(w.app.Spec.PolicyTypes) == 0 || slices.Contains(w.app.Spec.PolicyTypes, d)
 	}
-	egressOK := !w.governed(src) || !isolates(tierwallv1alpha1.PolicyTypeEgress) || dnsQuery ||
+	toAPIServer := dst.Status.PodIP != "" &&
+		slices.Contains(w.platform.KubeAPIServer.Addresses, netip.MustParseAddr(dst.Status.PodIP)) &&
+		slices.Contains(w.platform.KubeAPIServer.Ports, render.EndpointPort{Port: cp.ContainerPort, Protocol: cp.Protocol}) &&
+		slices.ContainsFunc(w.tiersOf(src), func(t *tierwallv1alpha1.Tier) bool {
+			return slices.ContainsFunc(t.EgressTo, func(e tierwallv1alpha1.EgressRule) bool { return e.KubeAPIServer != nil })
+		})
+	egressOK := !w.governed(src) || !isolates(tierwallv1alpha1.PolicyTypeEgress) || dnsQuery || toAPIServer ||
 		(w.governed(dst) && accepted(func(peer tierwallv1alpha1.Peer) bool {
 			return peer.Tier != "" && fromSrc(peer)
 		}))

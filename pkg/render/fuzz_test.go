@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -240,6 +241,13 @@ func generate(data []byte) *generated {
 	for range s.intn(4) {
 		g.platform.NodeAddresses = append(g.platform.NodeAddresses, netip.MustParseAddr(pick(s, nodeAddresses)))
 	}
+	for range s.intn(3) {
+		g.platform.KubeAPIServer.Addresses = append(g.platform.KubeAPIServer.Addresses, netip.MustParseAddr(pick(s, nodeAddresses)))
+	}
+	for range s.intn(3) {
+		g.platform.KubeAPIServer.Ports = append(g.platform.KubeAPIServer.Ports, render.EndpointPort{
+			Port: pick(s, []int32{443, 6443}), Protocol: corev1.Protocol(pick(s, []string{"TCP", "UDP"}))})
+	}
 
 	dns := s.intn(4)
 	if dns >= 2 && !spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
@@ -349,10 +357,20 @@ func (g *generated) tier(s *source, spec *tierwallv1alpha1.AppIsolationSpec, nam
 	}
 	for range egress {
 		e := tierwallv1alpha1.EgressRule{}
-		if s.intn(2) == 0 {
+		switch s.intn(3) {
+		case 0:
 			e.IPBlock = g.ipBlock(s)
-		} else {
+		case 1:
 			e.NamespaceSelector, e.PodSelector = g.namespaceAndPods(s)
+		default:
+			e.KubeAPIServer = &tierwallv1alpha1.KubeAPIServer{}
+			if s.rarely() {
+				e.Ports = []tierwallv1alpha1.Port{{Port: intstr.FromInt32(443)}}
+				g.refuse("ports with kubeAPIServer")
+				g.failRender("ports with kubeAPIServer")
+			}
+			t.EgressTo = append(t.EgressTo, e)
+			continue
 		}
 		for range s.intn(3) {
 			e.Ports = append(e.Ports, g.port(s))

@@ -4,6 +4,7 @@
 package render
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -58,7 +60,8 @@ func Render(app *tierwallv1alpha1.AppIsolation, platform Platform) ([]networking
 	if err := validate(&app.Spec); err != nil {
 		return nil, err
 	}
-	r := renderer{app: app, tiers: map[string]*tierwallv1alpha1.Tier{}, nodes: canonical(platform.NodeAddresses)}
+	r := renderer{app: app, tiers: map[string]*tierwallv1alpha1.Tier{},
+		nodes: canonical(platform.NodeAddresses), apiServer: platform.KubeAPIServer.canonical()}
 	for i := range app.Spec.Tiers {
 		r.tiers[app.Spec.Tiers[i].Name] = &app.Spec.Tiers[i]
 	}
@@ -82,6 +85,8 @@ type renderer struct {
 	tiers map[string]*tierwallv1alpha1.Tier
 	// nodes are the Node addresses, sorted, without duplicates.
 	nodes []netip.Addr
+	// apiServer are the API server's endpoints, sorted, without duplicates.
+	apiServer Endpoints
 }
 
 // Platform is what the cluster says about the endpoints that selectors
@@ -93,7 +98,90 @@ type Platform struct {
 	// in any order: an ingress controller with hostNetwork sends from
 	// them. Render sorts them and drops duplicates.
 	NodeAddresses []netip.Addr
+	// KubeAPIServer are the endpoints of the default/kubernetes Service:
+	// where a connection to the API server goes after DNAT.
+	KubeAPIServer Endpoints
 }
+
+// Endpoints are the addresses and ports of a Service's endpoints. Every
+// address is allowed on every port.
+type Endpoints struct {
+	// Addresses are the endpoints' addresses, in any order.
+	Addresses []netip.Addr
+	// Ports are the endpoints' ports, in any order.
+	Ports []EndpointPort
+}
+
+// EndpointPort is a port of a Service's endpoints.
+type EndpointPort struct {
+	Port     int32
+	Protocol corev1.Protocol
+}
+
+// KubeAPIServerEndpoints returns the endpoints of slices, the
+// EndpointSlices of the default/kubernetes Service: the addresses of the
+// ready endpoints (readiness unknown counts as ready) and the ports, sorted,
+// without duplicates.
+func KubeAPIServerEndpoints(endpointSlices []discoveryv1.EndpointSlice) Endpoints {
+	var out Endpoints
+	for i := range endpointSlices {
+		s := &endpointSlices[i]
+		for _, e := range s.Endpoints {
+			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
+				continue
+			}
+			for _, a := range e.Addresses {
+				if ip, err := netip.ParseAddr(a); err == nil {
+					out.Addresses = append(out.Addresses, ip)
+				}
+			}
+		}
+		for _, p := range s.Ports {
+			if p.Port != nil {
+				out.Ports = append(out.Ports, EndpointPort{Port: *p.Port, Protocol: ptr.Deref(p.Protocol, corev1.ProtocolTCP)})
+			}
+		}
+	}
+	return out.canonical()
+}
+
+// canonical sorts the addresses and ports and drops duplicates.
+func (e Endpoints) canonical() Endpoints {
+	ports := slices.Clone(e.Ports)
+	slices.SortFunc(ports, func(a, b EndpointPort) int {
+		return cmp.Or(cmp.Compare(a.Port, b.Port), cmp.Compare(a.Protocol, b.Protocol))
+	})
+	return Endpoints{Addresses: canonical(e.Addresses), Ports: slices.Compact(ports)}
+}
+
+// Strings are the endpoints as "address:port", sorted by address, then
+// port, protocol left out unless UDP or SCTP ("address:port/UDP").
+func (e Endpoints) Strings() []string {
+	e = e.canonical()
+	out := make([]string, 0, len(e.Addresses)*len(e.Ports))
+	for _, a := range e.Addresses {
+		for _, p := range e.Ports {
+			s := netip.AddrPortFrom(a, uint16(p.Port)).String()
+			if p.Protocol != corev1.ProtocolTCP {
+				s += "/" + string(p.Protocol)
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// NodeAddressStrings are addrs, sorted, without duplicates, as strings.
+func NodeAddressStrings(addrs []netip.Addr) []string {
+	out := make([]string, 0, len(addrs))
+	for _, a := range canonical(addrs) {
+		out = append(out, a.String())
+	}
+	return out
+}
+
+// Known tells whether some endpoint is known: an address and a port.
+func (e Endpoints) Known() bool { return len(e.Addresses) > 0 && len(e.Ports) > 0 }
 
 // NodeAddresses returns the InternalIP addresses of nodes, sorted, without
 // duplicates; an address that does not parse is left out.
@@ -184,14 +272,20 @@ func (r *renderer) policyTypes() []networkingv1.PolicyType {
 func (r *renderer) tierPolicy(t *tierwallv1alpha1.Tier) networkingv1.NetworkPolicy {
 	p := r.policy(TierName(r.app.Name, t.Name), tierwallv1alpha1.RoleTier, t.Name, r.tierSelector(t))
 	p.Spec.PolicyTypes = r.policyTypes()
+	// sources name, for the annotation, the addresses that follow the
+	// cluster.
+	var sources []string
 	if r.app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) {
 		p.Spec.Ingress = r.ingressRules(t)
 		if from := r.hostNetworkControllers(t); len(from) > 0 && len(r.nodes) > 0 {
-			p.Annotations = map[string]string{tierwallv1alpha1.IPBlocksFromAnnotation: fmt.Sprintf(
-				"InternalIPs of the Nodes (%d), for hostNetwork ingress controllers: %s", len(r.nodes), strings.Join(from, ", "))}
+			sources = append(sources, fmt.Sprintf(
+				"InternalIPs of the Nodes (%d), for hostNetwork ingress controllers: %s", len(r.nodes), strings.Join(from, ", ")))
 		}
 	}
 	if !r.app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+		if len(sources) > 0 {
+			p.Annotations = map[string]string{tierwallv1alpha1.IPBlocksFromAnnotation: strings.Join(sources, "; ")}
+		}
 		return p
 	}
 	for i := range r.app.Spec.Tiers {
@@ -203,11 +297,28 @@ func (r *renderer) tierPolicy(t *tierwallv1alpha1.Tier) networkingv1.NetworkPoli
 			})
 		}
 	}
+	apiServer := false
 	for _, e := range t.EgressTo {
+		if e.KubeAPIServer != nil {
+			// No endpoint known: no rule, rather than one without peers
+			// or ports, which would allow more.
+			if rule := r.apiServerRule(); rule != nil && !apiServer {
+				p.Spec.Egress = append(p.Spec.Egress, *rule)
+			}
+			apiServer = true
+			continue
+		}
 		p.Spec.Egress = append(p.Spec.Egress, networkingv1.NetworkPolicyEgressRule{
 			To:    []networkingv1.NetworkPolicyPeer{rawPeer(e.NamespaceSelector, e.PodSelector, e.IPBlock)},
 			Ports: policyPorts(e.Ports),
 		})
+	}
+	if apiServer && r.apiServer.Known() {
+		sources = append(sources, fmt.Sprintf("the endpoints of the %s/%s Service (%d addresses)",
+			tierwallv1alpha1.KubeAPIServerNamespace, tierwallv1alpha1.KubeAPIServerService, len(r.apiServer.Addresses)))
+	}
+	if len(sources) > 0 {
+		p.Annotations = map[string]string{tierwallv1alpha1.IPBlocksFromAnnotation: strings.Join(sources, "; ")}
 	}
 	if dns := r.dnsRule(); dns != nil {
 		p.Spec.Egress = append(p.Spec.Egress, *dns)
@@ -244,6 +355,24 @@ func (r *renderer) ingressRules(t *tierwallv1alpha1.Tier) []networkingv1.Network
 		return nil
 	}
 	return rules
+}
+
+// apiServerRule is the egress rule to the API server's endpoints, or nil
+// when none is known.
+func (r *renderer) apiServerRule() *networkingv1.NetworkPolicyEgressRule {
+	if !r.apiServer.Known() {
+		return nil
+	}
+	rule := &networkingv1.NetworkPolicyEgressRule{}
+	for _, ip := range r.apiServer.Addresses {
+		rule.To = append(rule.To, networkingv1.NetworkPolicyPeer{IPBlock: hostBlock(ip)})
+	}
+	for _, port := range r.apiServer.Ports {
+		rule.Ports = append(rule.Ports, networkingv1.NetworkPolicyPort{
+			Protocol: ptr.To(port.Protocol), Port: ptr.To(intstr.FromInt32(port.Port)),
+		})
+	}
+	return rule
 }
 
 // hostNetworkControllers names, in order, the ingress controllers with
@@ -490,8 +619,11 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 		}
 		for j, e := range t.EgressTo {
 			egressPath := path.Child("egressTo").Index(j)
-			errs = append(errs, exactlyOne(egressPath, "namespaceSelector and/or podSelector, or ipBlock",
-				e.NamespaceSelector != nil || e.PodSelector != nil, e.IPBlock != nil)...)
+			errs = append(errs, exactlyOne(egressPath, "namespaceSelector and/or podSelector, ipBlock, or kubeAPIServer",
+				e.NamespaceSelector != nil || e.PodSelector != nil, e.IPBlock != nil, e.KubeAPIServer != nil)...)
+			if e.KubeAPIServer != nil && len(e.Ports) > 0 {
+				errs = append(errs, field.Forbidden(egressPath.Child("ports"), "ports has no effect with kubeAPIServer: the API server's endpoints give the ports"))
+			}
 			checkSelector(e.NamespaceSelector, egressPath.Child("namespaceSelector"))
 			checkSelector(e.PodSelector, egressPath.Child("podSelector"))
 		}

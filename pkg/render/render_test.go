@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -921,6 +922,105 @@ func TestRenderNodeAddresses(t *testing.T) {
 	}
 }
 
+// TestRenderKubeAPIServer covers egressTo kubeAPIServer: the endpoints the
+// platform gives become one rule, every address on every port; none known
+// means no rule.
+func TestRenderKubeAPIServer(t *testing.T) {
+	apiServer := render.Endpoints{
+		Addresses: []netip.Addr{netip.MustParseAddr("172.18.0.3"), netip.MustParseAddr("172.18.0.2"), netip.MustParseAddr("172.18.0.3")},
+		Ports:     []render.EndpointPort{{Port: 6443, Protocol: corev1.ProtocolTCP}, {Port: 6443, Protocol: corev1.ProtocolTCP}},
+	}
+	toAPIServer := networkingv1.NetworkPolicyEgressRule{
+		To: []networkingv1.NetworkPolicyPeer{
+			{IPBlock: &networkingv1.IPBlock{CIDR: "172.18.0.2/32"}},
+			{IPBlock: &networkingv1.IPBlock{CIDR: "172.18.0.3/32"}},
+		},
+		Ports: []networkingv1.NetworkPolicyPort{port(6443, tcp)},
+	}
+	twice := func(app *tierwallv1alpha1.AppIsolation) {
+		app.Spec.Tiers[frontendTier].EgressTo = []tierwallv1alpha1.EgressRule{
+			{KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}},
+			{IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "192.0.2.0/24"}},
+			{KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}},
+		}
+	}
+	toBlock := networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "192.0.2.0/24"}}}}
+	tests := []struct {
+		name     string
+		platform render.Platform
+		want     func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy
+	}{
+		{
+			name:     "the endpoints, sorted, without duplicates, in one rule however often the tier names them",
+			platform: render.Platform{KubeAPIServer: apiServer},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				frontend := tierPolicy(want, frontendPolicy)
+				frontend.Egress = []networkingv1.NetworkPolicyEgressRule{frontend.Egress[0], toAPIServer, toBlock, kubeDNS}
+				want[frontendPolicy].Annotations = map[string]string{
+					tierwallv1alpha1.IPBlocksFromAnnotation: "the endpoints of the default/kubernetes Service (2 addresses)"}
+				return want
+			},
+		},
+		{
+			name: "no endpoint known: no rule",
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				frontend := tierPolicy(want, frontendPolicy)
+				frontend.Egress = []networkingv1.NetworkPolicyEgressRule{frontend.Egress[0], toBlock, kubeDNS}
+				return want
+			},
+		},
+		{
+			name:     "addresses without ports: no rule",
+			platform: render.Platform{KubeAPIServer: render.Endpoints{Addresses: apiServer.Addresses}},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				frontend := tierPolicy(want, frontendPolicy)
+				frontend.Egress = []networkingv1.NetworkPolicyEgressRule{frontend.Egress[0], toBlock, kubeDNS}
+				return want
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := wordpress(t, twice)
+			got, err := render.Render(app, tt.platform)
+			if err != nil {
+				t.Fatalf("Render() error = %v", err)
+			}
+			if diff := cmp.Diff(tt.want(wantWordPress()), got); diff != "" {
+				t.Errorf("Render() mismatch (-want +got):\n%s", diff)
+			}
+			checkInvariants(t, app, got)
+		})
+	}
+}
+
+func TestKubeAPIServerEndpoints(t *testing.T) {
+	slice := func(ports []int32, addresses ...string) discoveryv1.EndpointSlice {
+		s := discoveryv1.EndpointSlice{}
+		for _, a := range addresses {
+			s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{a}})
+		}
+		for _, p := range ports {
+			s.Ports = append(s.Ports, discoveryv1.EndpointPort{Port: ptr.To(p)})
+		}
+		return s
+	}
+	notReady := slice([]int32{6443}, "10.0.0.9")
+	notReady.Endpoints[0].Conditions.Ready = ptr.To(false)
+	got := render.KubeAPIServerEndpoints([]discoveryv1.EndpointSlice{
+		slice([]int32{6443}, "172.18.0.3", "172.18.0.2"),
+		slice([]int32{6443}, "fd00::2", "172.18.0.2"),
+		notReady,
+	})
+	want := render.Endpoints{
+		Addresses: []netip.Addr{netip.MustParseAddr("172.18.0.2"), netip.MustParseAddr("172.18.0.3"), netip.MustParseAddr("fd00::2")},
+		Ports:     []render.EndpointPort{{Port: 6443, Protocol: corev1.ProtocolTCP}},
+	}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("KubeAPIServerEndpoints() (-want +got):\n%s", diff)
+	}
+}
+
 func TestNodeAddresses(t *testing.T) {
 	node := func(addresses ...corev1.NodeAddress) corev1.Node {
 		return corev1.Node{Status: corev1.NodeStatus{Addresses: addresses}}
@@ -1189,7 +1289,7 @@ func TestRenderErrors(t *testing.T) {
 			tweak: func(app *tierwallv1alpha1.AppIsolation) {
 				app.Spec.Tiers[frontendTier].EgressTo = []tierwallv1alpha1.EgressRule{{}}
 			},
-			want: []string{"spec.tiers[0].egressTo[0]", "Required value", "set one of namespaceSelector and/or podSelector, or ipBlock"},
+			want: []string{"spec.tiers[0].egressTo[0]", "Required value", "set one of namespaceSelector and/or podSelector, ipBlock, or kubeAPIServer"},
 		},
 		{
 			name: "an allowFrom entry without ports on a tier without ports",

@@ -546,6 +546,24 @@ var Rejections = []Case{
 		Want: []string{"spec.tiers[0].egressTo[0]", "set exactly one of"},
 	},
 	{
+		Name: "an egressTo entry with kubeAPIServer and an ipBlock",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{
+				KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}, IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "203.0.113.0/24"},
+			}}
+		},
+		Want: []string{"spec.tiers[0].egressTo[0]", "set exactly one of ipBlock, kubeAPIServer, or namespaceSelector and/or podSelector"},
+	},
+	{
+		Name: "an egressTo entry with kubeAPIServer and ports",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{
+				KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}, Ports: []tierwallv1alpha1.Port{NumericPort(443)},
+			}}
+		},
+		Want: []string{"spec.tiers[0].egressTo[0].ports", "Forbidden: ports has no effect with kubeAPIServer: the API server's endpoints give the ports"},
+	},
+	{
 		Name:  "no tiers",
 		Tweak: Tweak(func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Tiers = nil }),
 		Want:  []string{"spec.tiers: Required value"},
