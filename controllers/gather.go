@@ -114,12 +114,12 @@ func (r *AppIsolationReconciler) platform(ctx context.Context, app *tierwallv1al
 		p.NodeAddresses = render.NodeAddresses(nodes.Items)
 	}
 	if app.Spec.FollowsKubeAPIServer() {
-		var slices discoveryv1.EndpointSliceList
-		if err := r.List(ctx, &slices, client.InNamespace(tierwallv1alpha1.KubeAPIServerNamespace),
+		var endpoints discoveryv1.EndpointSliceList
+		if err := r.List(ctx, &endpoints, client.InNamespace(tierwallv1alpha1.KubeAPIServerNamespace),
 			client.MatchingLabels{discoveryv1.LabelServiceName: tierwallv1alpha1.KubeAPIServerService}); err != nil {
 			return p, fmt.Errorf("failed to list the EndpointSlices of the API server: %w", err)
 		}
-		p.KubeAPIServer = render.KubeAPIServerEndpoints(slices.Items)
+		p.KubeAPIServer = render.KubeAPIServerEndpoints(endpoints.Items)
 	}
 	return p, nil
 }

@@ -133,7 +133,7 @@ var _ = Describe("Egress to the API server", Serial, func() {
 			return nil
 		}
 		cidrs := func(rule *networkingv1.NetworkPolicyEgressRule) []string {
-			var out []string
+			out := make([]string, 0, len(rule.To))
 			for _, peer := range rule.To {
 				out = append(out, peer.IPBlock.CIDR)
 			}

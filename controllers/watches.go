@@ -35,24 +35,28 @@ func indexReferencedNamespaces(obj client.Object) []string {
 	return namespaces
 }
 
-// hostNetworkIndex indexes, under "true", the AppIsolations that follow
+// indexed is the one value of the boolean indexes: an AppIsolation is
+// under it, or not indexed.
+const indexed = "true"
+
+// hostNetworkIndex indexes, under indexed, the AppIsolations that follow
 // the Nodes' addresses: those with an ingress controller with hostNetwork.
 const hostNetworkIndex = "spec.ingressControllers.hostNetwork"
 
 func indexHostNetwork(obj client.Object) []string {
 	if obj.(*tierwallv1alpha1.AppIsolation).Spec.FollowsNodes() {
-		return []string{"true"}
+		return []string{indexed}
 	}
 	return nil
 }
 
-// kubeAPIServerIndex indexes, under "true", the AppIsolations that follow
+// kubeAPIServerIndex indexes, under indexed, the AppIsolations that follow
 // the API server's endpoints: those with a tier whose egressTo names it.
 const kubeAPIServerIndex = "spec.tiers.egressTo.kubeAPIServer"
 
 func indexKubeAPIServer(obj client.Object) []string {
 	if obj.(*tierwallv1alpha1.AppIsolation).Spec.FollowsKubeAPIServer() {
-		return []string{"true"}
+		return []string{indexed}
 	}
 	return nil
 }
@@ -61,7 +65,7 @@ func indexKubeAPIServer(obj client.Object) []string {
 // server's Service (the only ones the cache holds), the AppIsolations that
 // follow the API server's endpoints.
 func (r *AppIsolationReconciler) apiServerEndpointsChanged(ctx context.Context, _ client.Object) []reconcile.Request {
-	return requests(r.appIsolations(ctx, client.MatchingFields{kubeAPIServerIndex: "true"}))
+	return requests(r.appIsolations(ctx, client.MatchingFields{kubeAPIServerIndex: indexed}))
 }
 
 // nodeHandler enqueues, for a Node added, removed or readdressed (its
@@ -69,7 +73,7 @@ func (r *AppIsolationReconciler) apiServerEndpointsChanged(ctx context.Context, 
 // and only those: a Node's heartbeat changes nothing tierwall reads.
 func (r *AppIsolationReconciler) nodeHandler() handler.EventHandler {
 	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		for _, req := range requests(r.appIsolations(ctx, client.MatchingFields{hostNetworkIndex: "true"})) {
+		for _, req := range requests(r.appIsolations(ctx, client.MatchingFields{hostNetworkIndex: indexed})) {
 			q.Add(req)
 		}
 	}

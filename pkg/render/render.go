@@ -619,28 +619,43 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 		}
 		for j, e := range t.EgressTo {
 			egressPath := path.Child("egressTo").Index(j)
-			errs = append(errs, exactlyOne(egressPath, "namespaceSelector and/or podSelector, ipBlock, or kubeAPIServer",
-				e.NamespaceSelector != nil || e.PodSelector != nil, e.IPBlock != nil, e.KubeAPIServer != nil)...)
-			if e.KubeAPIServer != nil && len(e.Ports) > 0 {
-				errs = append(errs, field.Forbidden(egressPath.Child("ports"), "ports has no effect with kubeAPIServer: the API server's endpoints give the ports"))
-			}
+			errs = append(errs, validateEgress(&e, egressPath)...)
 			checkSelector(e.NamespaceSelector, egressPath.Child("namespaceSelector"))
 			checkSelector(e.PodSelector, egressPath.Child("podSelector"))
 		}
 	}
 	if spec.DNS != nil {
 		checkSelector(spec.DNS.PodSelector, specPath.Child("dns", "podSelector"))
-		if local := spec.DNS.NodeLocal; local != nil && local.Address != "" {
-			address := local.Address
-			if ip, err := netip.ParseAddr(address); err != nil || ip.String() != address || ip.Zone() != "" || ip.Is4In6() {
-				// It would render as an ipBlock the API server refuses.
-				errs = append(errs, field.Invalid(specPath.Child("dns", "nodeLocal", "address"), address,
-					"must be an IP address in canonical form, such as 169.254.20.10 or fd00::a"))
-			}
-		}
+		errs = append(errs, validateNodeLocal(spec.DNS.NodeLocal, specPath.Child("dns", "nodeLocal"))...)
 	}
 	if len(errs) > 0 {
 		return &InvalidSpecError{Errors: errs}
+	}
+	return nil
+}
+
+// validateEgress checks that an egressTo entry names one destination, and
+// no ports with the API server.
+func validateEgress(e *tierwallv1alpha1.EgressRule, path *field.Path) field.ErrorList {
+	errs := exactlyOne(path, "namespaceSelector and/or podSelector, ipBlock, or kubeAPIServer",
+		e.NamespaceSelector != nil || e.PodSelector != nil, e.IPBlock != nil, e.KubeAPIServer != nil)
+	if e.KubeAPIServer != nil && len(e.Ports) > 0 {
+		errs = append(errs, field.Forbidden(path.Child("ports"),
+			"ports has no effect with kubeAPIServer: the API server's endpoints give the ports"))
+	}
+	return errs
+}
+
+// validateNodeLocal checks NodeLocal DNSCache's address: an address that
+// is not a canonical IP would render as an ipBlock the API server refuses.
+func validateNodeLocal(local *tierwallv1alpha1.NodeLocalDNS, path *field.Path) field.ErrorList {
+	if local == nil || local.Address == "" {
+		return nil
+	}
+	address := local.Address
+	if ip, err := netip.ParseAddr(address); err != nil || ip.String() != address || ip.Zone() != "" || ip.Is4In6() {
+		return field.ErrorList{field.Invalid(path.Child("address"), address,
+			"must be an IP address in canonical form, such as 169.254.20.10 or fd00::a")}
 	}
 	return nil
 }

@@ -552,7 +552,8 @@ var Rejections = []Case{
 				KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}, IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "203.0.113.0/24"},
 			}}
 		},
-		Want: []string{"spec.tiers[0].egressTo[0]", "set exactly one of ipBlock, kubeAPIServer, or namespaceSelector and/or podSelector"},
+		Want: []string{"spec.tiers[0].egressTo[0]",
+			"set exactly one of ipBlock, kubeAPIServer, or namespaceSelector and/or podSelector"},
 	},
 	{
 		Name: "an egressTo entry with kubeAPIServer and ports",
@@ -561,7 +562,8 @@ var Rejections = []Case{
 				KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}, Ports: []tierwallv1alpha1.Port{NumericPort(443)},
 			}}
 		},
-		Want: []string{"spec.tiers[0].egressTo[0].ports", "Forbidden: ports has no effect with kubeAPIServer: the API server's endpoints give the ports"},
+		Want: []string{"spec.tiers[0].egressTo[0].ports",
+			"Forbidden: ports has no effect with kubeAPIServer: the API server's endpoints give the ports"},
 	},
 	{
 		Name:  "no tiers",
@@ -611,14 +613,16 @@ var Rejections = []Case{
 		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
 			app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "169.254.20.10/32"}}
 		},
-		Want: []string{"spec.dns.nodeLocal.address", `Invalid value: "169.254.20.10/32": must be an IP address in canonical form, such as 169.254.20.10 or fd00::a`},
+		Want: []string{"spec.dns.nodeLocal.address",
+			`Invalid value: "169.254.20.10/32": must be an IP address in canonical form, such as 169.254.20.10 or fd00::a`},
 	},
 	{
 		Name: "a dns.nodeLocal address not in canonical form",
 		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
 			app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "FD00::A"}}
 		},
-		Want: []string{"spec.dns.nodeLocal.address", `Invalid value: "FD00::A": must be an IP address in canonical form, such as 169.254.20.10 or fd00::a`},
+		Want: []string{"spec.dns.nodeLocal.address",
+			`Invalid value: "FD00::A": must be an IP address in canonical form, such as 169.254.20.10 or fd00::a`},
 	},
 	{
 		Name:  "mode Audit",
