@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -76,6 +77,8 @@ func (r *AppIsolationReconciler) echoes() *echoes {
 // +kubebuilder:rbac:groups=tierwall.dev,resources=appisolations/finalizers,verbs=update
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=list;watch;create;update;delete
 // +kubebuilder:rbac:groups="",resources=pods;namespaces,verbs=list;watch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings the NetworkPolicies of one AppIsolation in line with its
@@ -170,11 +173,21 @@ func (r *AppIsolationReconciler) announceConditions(original, app *tierwallv1alp
 
 // SetupWithManager registers the reconciler: it watches AppIsolations,
 // every policy of their namespaces (its own, to repair drift; the others,
-// to report name conflicts and foreign widening), and the metadata of pods and
-// namespaces (to keep the status true to what the selectors match).
+// to report name conflicts and foreign widening), the metadata of pods and
+// namespaces (to keep the status true to what the selectors match), and
+// the Nodes' addresses (for ingress controllers with hostNetwork) and the
+// API server's EndpointSlices (for egress to it).
 func (r *AppIsolationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
 		namespaceIndex, indexReferencedNamespaces); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
+		hostNetworkIndex, indexHostNetwork); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
+		kubeAPIServerIndex, indexKubeAPIServer); err != nil {
 		return err
 	}
 	concurrent := r.MaxConcurrentReconciles
@@ -192,6 +205,8 @@ func (r *AppIsolationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			handler.EnqueueRequestsFromMapFunc(r.appIsolationsReferencingNamespace),
 			builder.OnlyMetadata,
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		Watches(&corev1.Node{}, r.nodeHandler()).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.apiServerEndpointsChanged)).
 		Complete(r)
 }
 

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -13,6 +14,7 @@ import (
 	"github.com/tierwall/tierwall/internal/foreign"
 	"github.com/tierwall/tierwall/internal/graph"
 	"github.com/tierwall/tierwall/pkg/reach"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // updateStatus sets every status field and condition from what the
@@ -34,6 +36,13 @@ func updateStatus(app *tierwallv1alpha1.AppIsolation, obs *observedState, err er
 			enforced = 0
 		}
 		app.Status.PolicyCount = &enforced
+	}
+	app.Status.NodeAddresses, app.Status.KubeAPIServer = nil, nil
+	if obs.platform != nil && app.Spec.FollowsNodes() {
+		app.Status.NodeAddresses = addressesStatus(render.NodeAddressStrings(obs.platform.NodeAddresses))
+	}
+	if obs.platform != nil && app.Spec.FollowsKubeAPIServer() {
+		app.Status.KubeAPIServer = addressesStatus(obs.platform.KubeAPIServer.Strings())
 	}
 	setSelectorsMatchedCondition(app, obs)
 	setIsolatedCondition(app, obs.foreign)
@@ -185,6 +194,22 @@ func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, obs *obser
 		}
 	}
 
+	var addressless, apiServerless []string
+	if obs.platform != nil && len(obs.platform.NodeAddresses) == 0 {
+		for _, c := range app.Spec.IngressControllers {
+			if c.HostNetwork {
+				addressless = append(addressless, c.Name)
+			}
+		}
+	}
+	if obs.platform != nil && !obs.platform.KubeAPIServer.Known() && app.Spec.FollowsKubeAPIServer() {
+		for _, t := range app.Spec.Tiers {
+			if slices.ContainsFunc(t.EgressTo, func(e tierwallv1alpha1.EgressRule) bool { return e.KubeAPIServer != nil }) {
+				apiServerless = append(apiServerless, t.Name)
+			}
+		}
+	}
+
 	// The first problem found names the reason; the message lists them all.
 	var reasons, messages []string
 	add := func(reason string, names []string, what string) {
@@ -198,6 +223,10 @@ func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, obs *obser
 	add(tierwallv1alpha1.TierSelectsNoPodsReason, emptyTiers, "tiers that select no pods")
 	add(tierwallv1alpha1.IngressControllerSelectsNoPodsReason, emptyControllers,
 		"ingress controllers that select no pods, so nothing is allowed from them")
+	add(tierwallv1alpha1.NoNodeAddressesReason, addressless,
+		"ingress controllers with hostNetwork while no Node address is known, so nothing is allowed from their nodes")
+	add(tierwallv1alpha1.NoKubeAPIServerEndpointsReason, apiServerless,
+		"tiers allowed to the API server while none of its endpoints is known, so nothing is allowed to it")
 	add(tierwallv1alpha1.PodInNoTierReason, inNoTier, "governed pods in no tier, allowed DNS only")
 	add(tierwallv1alpha1.PodInMultipleTiersReason, inManyTiers, "pods in several tiers, allowed the union")
 	condition := metav1.Condition{
@@ -212,6 +241,14 @@ func setSelectorsMatchedCondition(app *tierwallv1alpha1.AppIsolation, obs *obser
 		condition.Message = capitalize(strings.Join(messages, "; "))
 	}
 	meta.SetStatusCondition(&app.Status.Conditions, condition)
+}
+
+// addressesStatus reports sorted addresses: how many, and the first
+// MaxStatusAddresses.
+func addressesStatus(addrs []string) *tierwallv1alpha1.AddressesStatus {
+	return &tierwallv1alpha1.AddressesStatus{
+		Count: int32(len(addrs)), Addresses: addrs[:min(len(addrs), tierwallv1alpha1.MaxStatusAddresses)],
+	}
 }
 
 // setIsolatedCondition reports whether other NetworkPolicies open the

@@ -130,6 +130,7 @@ func TestSetSelectorsMatchedCondition(t *testing.T) {
 		spec            func() tierwallv1alpha1.AppIsolationSpec
 		pods            []metav1.PartialObjectMetadata
 		controllerPods  map[string]int
+		platform        *render.Platform
 		wantTiers       []tierwallv1alpha1.SelectorStatus
 		wantControllers []tierwallv1alpha1.SelectorStatus
 		wantStatus      metav1.ConditionStatus
@@ -206,6 +207,24 @@ func TestSetSelectorsMatchedCondition(t *testing.T) {
 			wantMessage:     "Ingress controllers on governed pods, whose egress the default-deny blocks: traefik (pod wp)",
 		},
 		{
+			name: "a hostNetwork controller with no Node known, and the API server with no endpoint known",
+			spec: func() tierwallv1alpha1.AppIsolationSpec {
+				s := spec()
+				s.IngressControllers[1].HostNetwork = true
+				s.Tiers[1].EgressTo = []tierwallv1alpha1.EgressRule{{KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}}}
+				return s
+			},
+			pods:            []metav1.PartialObjectMetadata{pod("wp", wp), pod("db", db)},
+			controllerPods:  map[string]int{"traefik": 1},
+			platform:        &render.Platform{},
+			wantTiers:       []tierwallv1alpha1.SelectorStatus{{Name: "frontend", Pods: 1}, {Name: "database", Pods: 1}},
+			wantControllers: []tierwallv1alpha1.SelectorStatus{{Name: "traefik", Pods: 1}},
+			wantStatus:      metav1.ConditionFalse,
+			wantReason:      tierwallv1alpha1.NoNodeAddressesReason,
+			wantMessage: "Ingress controllers with hostNetwork while no Node address is known, so nothing is allowed from their nodes: nodes; " +
+				"tiers allowed to the API server while none of its endpoints is known, so nothing is allowed to it: database",
+		},
+		{
 			name:        "an ingress controller in a namespace tierwall may not observe is not counted",
 			spec:        spec,
 			pods:        []metav1.PartialObjectMetadata{pod("wp", wp), pod("db", db)},
@@ -218,7 +237,8 @@ func TestSetSelectorsMatchedCondition(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Namespace: "dev", Generation: 2}, Spec: tt.spec()}
-			setSelectorsMatchedCondition(app, &observedState{rendered: []networkingv1.NetworkPolicy{}, pods: tt.pods, controllerPods: tt.controllerPods})
+			setSelectorsMatchedCondition(app, &observedState{rendered: []networkingv1.NetworkPolicy{}, pods: tt.pods,
+				controllerPods: tt.controllerPods, platform: tt.platform})
 			if diff := cmp.Diff(tt.wantTiers, app.Status.Tiers); diff != "" {
 				t.Errorf("tiers (-want +got):\n%s", diff)
 			}
@@ -310,7 +330,7 @@ func TestUpdateStatusIsDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	app.Generation = 1
-	rendered, err := render.Render(app)
+	rendered, err := render.Render(app, render.Platform{})
 	if err != nil {
 		t.Fatal(err)
 	}

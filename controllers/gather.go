@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -24,6 +25,9 @@ import (
 // updateStatus turns it into conditions: an input left nil could not be
 // read, and the conditions that depend on it say Unknown.
 type observedState struct {
+	// platform are the cluster's addresses the spec follows, read for the
+	// parts of the spec that need them.
+	platform *render.Platform
 	// rendered are the policies the spec renders to, in apply order.
 	rendered []networkingv1.NetworkPolicy
 	// plan is the writes that make the namespace enforce them.
@@ -46,7 +50,12 @@ type observedState struct {
 // status needs, all from the manager's cache, sorted so that the same
 // cluster always yields the same status.
 func (r *AppIsolationReconciler) gather(ctx context.Context, app *tierwallv1alpha1.AppIsolation, obs *observedState) error {
-	rendered, err := render.Render(app)
+	platform, err := r.platform(ctx, app)
+	if err != nil {
+		return err
+	}
+	obs.platform = &platform
+	rendered, err := render.Render(app, platform)
 	if err != nil {
 		return stalled(tierwallv1alpha1.InvalidSpecReason, err)
 	}
@@ -89,6 +98,30 @@ func (r *AppIsolationReconciler) gather(ctx context.Context, app *tierwallv1alph
 		return err
 	}
 	return nil
+}
+
+// platform reads the cluster's addresses that app's spec follows: the
+// Nodes' InternalIPs when an ingress controller has hostNetwork, the API
+// server's endpoints when a tier may connect to it. It reads nothing for a
+// spec that needs nothing.
+func (r *AppIsolationReconciler) platform(ctx context.Context, app *tierwallv1alpha1.AppIsolation) (render.Platform, error) {
+	var p render.Platform
+	if app.Spec.FollowsNodes() {
+		var nodes corev1.NodeList
+		if err := r.List(ctx, &nodes); err != nil {
+			return p, fmt.Errorf("failed to list Nodes: %w", err)
+		}
+		p.NodeAddresses = render.NodeAddresses(nodes.Items)
+	}
+	if app.Spec.FollowsKubeAPIServer() {
+		var endpoints discoveryv1.EndpointSliceList
+		if err := r.List(ctx, &endpoints, client.InNamespace(tierwallv1alpha1.KubeAPIServerNamespace),
+			client.MatchingLabels{discoveryv1.LabelServiceName: tierwallv1alpha1.KubeAPIServerService}); err != nil {
+			return p, fmt.Errorf("failed to list the EndpointSlices of the API server: %w", err)
+		}
+		p.KubeAPIServer = render.KubeAPIServerEndpoints(endpoints.Items)
+	}
+	return p, nil
 }
 
 // maxPolicyBytes bounds the size of one rendered policy, well under the

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -46,6 +47,34 @@ func TestStripUnread(t *testing.T) {
 			want.ManagedFields = nil
 			return want
 		}(),
+	}, {
+		name: "a Node keeps its name, labels and InternalIPs only",
+		in: &corev1.Node{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Node"},
+			ObjectMeta: *full.DeepCopy(),
+			Spec:       corev1.NodeSpec{PodCIDR: "10.244.1.0/24", ProviderID: "aws:///i-1"},
+			Status: corev1.NodeStatus{
+				Addresses: []corev1.NodeAddress{
+					{Type: corev1.NodeHostName, Address: "node-a"},
+					{Type: corev1.NodeInternalIP, Address: "10.0.0.1"},
+					{Type: corev1.NodeExternalIP, Address: "203.0.113.1"},
+					{Type: corev1.NodeInternalIP, Address: "fd00::1"},
+				},
+				Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
+				Images:     []corev1.ContainerImage{{Names: []string{"registry.k8s.io/pause:3.10"}, SizeBytes: 320000}},
+			},
+		},
+		want: &corev1.Node{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Node"},
+			ObjectMeta: metav1.ObjectMeta{
+				Name: "web-7d4b9c8f6-x2x9z", UID: "6f1c9a5e", ResourceVersion: "42", DeletionTimestamp: &deleted,
+				Labels: map[string]string{"app": "web"},
+			},
+			Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{
+				{Type: corev1.NodeInternalIP, Address: "10.0.0.1"},
+				{Type: corev1.NodeInternalIP, Address: "fd00::1"},
+			}},
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,9 @@ package controllers
 
 import (
 	"context"
+	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // namespaceIndex indexes AppIsolations by the other namespaces they select
@@ -30,6 +33,66 @@ func indexReferencedNamespaces(obj client.Object) []string {
 		}
 	}
 	return namespaces
+}
+
+// indexed is the one value of the boolean indexes: an AppIsolation is
+// under it, or not indexed.
+const indexed = "true"
+
+// hostNetworkIndex indexes, under indexed, the AppIsolations that follow
+// the Nodes' addresses: those with an ingress controller with hostNetwork.
+const hostNetworkIndex = "spec.ingressControllers.hostNetwork"
+
+func indexHostNetwork(obj client.Object) []string {
+	if obj.(*tierwallv1alpha1.AppIsolation).Spec.FollowsNodes() {
+		return []string{indexed}
+	}
+	return nil
+}
+
+// kubeAPIServerIndex indexes, under indexed, the AppIsolations that follow
+// the API server's endpoints: those with a tier whose egressTo names it.
+const kubeAPIServerIndex = "spec.tiers.egressTo.kubeAPIServer"
+
+func indexKubeAPIServer(obj client.Object) []string {
+	if obj.(*tierwallv1alpha1.AppIsolation).Spec.FollowsKubeAPIServer() {
+		return []string{indexed}
+	}
+	return nil
+}
+
+// apiServerEndpointsChanged enqueues, for an EndpointSlice of the API
+// server's Service (the only ones the cache holds), the AppIsolations that
+// follow the API server's endpoints.
+func (r *AppIsolationReconciler) apiServerEndpointsChanged(ctx context.Context, _ client.Object) []reconcile.Request {
+	return requests(r.appIsolations(ctx, client.MatchingFields{kubeAPIServerIndex: indexed}))
+}
+
+// nodeHandler enqueues, for a Node added, removed or readdressed (its
+// InternalIPs changed), the AppIsolations that follow the Nodes' addresses,
+// and only those: a Node's heartbeat changes nothing tierwall reads.
+func (r *AppIsolationReconciler) nodeHandler() handler.EventHandler {
+	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, req := range requests(r.appIsolations(ctx, client.MatchingFields{hostNetworkIndex: indexed})) {
+			q.Add(req)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, _ event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			before, ok1 := e.ObjectOld.(*corev1.Node)
+			after, ok2 := e.ObjectNew.(*corev1.Node)
+			if ok1 && ok2 && slices.Equal(render.NodeAddresses([]corev1.Node{*before}), render.NodeAddresses([]corev1.Node{*after})) {
+				return
+			}
+			enqueue(ctx, q)
+		},
+		DeleteFunc: func(ctx context.Context, _ event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q)
+		},
+	}
 }
 
 // policyHandler enqueues, for a NetworkPolicy created, changed or deleted,

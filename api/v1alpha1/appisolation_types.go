@@ -99,9 +99,10 @@ type AppIsolationSpec struct {
 }
 
 // IngressController is an entry point from outside the namespace, selected
-// by namespace and pod labels, or by node addresses for controllers that run
-// with hostNetwork.
-// +kubebuilder:validation:XValidation:rule="has(self.namespace) || (has(self.ipBlocks) && size(self.ipBlocks) > 0)",message="set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks for a hostNetwork controller: a controller that selects nothing would allow traffic from everywhere"
+// by namespace and pod labels, or, for controllers that run with
+// hostNetwork, by the addresses of every Node (hostNetwork) or by address
+// blocks.
+// +kubebuilder:validation:XValidation:rule="has(self.namespace) || (has(self.ipBlocks) && size(self.ipBlocks) > 0) || (has(self.hostNetwork) && self.hostNetwork)",message="set namespace (and optionally podSelector) to select the controller's pods, or hostNetwork or ipBlocks for a hostNetwork controller: a controller that selects nothing would allow traffic from everywhere"
 // +kubebuilder:validation:XValidation:rule="!has(self.podSelector) || has(self.namespace)",message="podSelector requires namespace: the controller's pods are selected in that namespace only"
 type IngressController struct {
 	// Name identifies the controller in allowFrom entries. It is a DNS label of
@@ -133,6 +134,14 @@ type IngressController struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +optional
 	IPBlocks []IPBlock `json:"ipBlocks,omitempty"`
+
+	// HostNetwork, when true, says the controller runs on the nodes'
+	// network, as ingress-nginx's hostNetwork mode does: its traffic comes
+	// from the InternalIP of every Node (a /32 or /128 each), which tierwall
+	// follows as nodes join, leave or change address. Until a Node is
+	// known, nothing is allowed from it.
+	// +optional
+	HostNetwork bool `json:"hostNetwork,omitempty"`
 }
 
 // Tier is a group of governed pods that accepts traffic on its ports from the
@@ -248,8 +257,10 @@ type Peer struct {
 }
 
 // EgressRule is a destination outside the application that a tier may
-// connect to: pods and namespaces chosen by labels, or an address block.
-// +kubebuilder:validation:XValidation:rule="[has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock)].filter(x, x).size() == 1",message="set exactly one of ipBlock, or namespaceSelector and/or podSelector"
+// connect to: pods and namespaces chosen by labels, an address block, or
+// the Kubernetes API server.
+// +kubebuilder:validation:XValidation:rule="[has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock), has(self.kubeAPIServer)].filter(x, x).size() == 1",message="set exactly one of ipBlock, kubeAPIServer, or namespaceSelector and/or podSelector"
+// +kubebuilder:validation:XValidation:rule="!has(self.kubeAPIServer) || !has(self.ports)",message="ports has no effect with kubeAPIServer: the API server's endpoints give the ports",fieldPath=".ports",reason=FieldValueForbidden
 type EgressRule struct {
 	// NamespaceSelector selects namespaces by label; with PodSelector, pods
 	// that match both. Omitted with PodSelector set, the AppIsolation's own
@@ -271,12 +282,24 @@ type EgressRule struct {
 	// +optional
 	IPBlock *IPBlock `json:"ipBlock,omitempty"`
 
+	// KubeAPIServer, set to {}, allows the Kubernetes API server: the
+	// addresses and ports of the endpoints of the default/kubernetes
+	// Service (where connections to the Service go after DNAT), which
+	// tierwall follows as they change. Until one is known, nothing is
+	// allowed.
+	// +optional
+	KubeAPIServer *KubeAPIServer `json:"kubeAPIServer,omitempty"`
+
 	// Ports restricts the rule to these ports. Omitted, every port.
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Ports []Port `json:"ports,omitempty"`
 }
+
+// KubeAPIServer is the Kubernetes API server, as an egress destination. It
+// has no fields: the cluster says where the API server is.
+type KubeAPIServer struct{}
 
 // IPBlock is a CIDR with optional exceptions inside it.
 // +kubebuilder:validation:XValidation:rule="!has(self.except) || !isCIDR(self.cidr) || self.except.all(e, isCIDR(e) && cidr(e).masked() == cidr(e) && cidr(self.cidr).containsCIDR(e) && cidr(e).prefixLength() > cidr(self.cidr).prefixLength())",message="every except entry must be a CIDR in canonical form strictly inside cidr, such as 10.1.0.0/16 in 10.0.0.0/8",fieldPath=".except",reason=FieldValueInvalid
@@ -297,6 +320,7 @@ type IPBlock struct {
 
 // DNS says which DNS servers the governed pods may query on UDP and TCP 53.
 // +kubebuilder:validation:XValidation:rule="!(has(self.disabled) && self.disabled) || (!has(self.namespace) && !has(self.podSelector))",message="namespace and podSelector have no effect when disabled is true"
+// +kubebuilder:validation:XValidation:rule="!(has(self.disabled) && self.disabled) || !has(self.nodeLocal)",message="nodeLocal has no effect when disabled is true",fieldPath=".nodeLocal",reason=FieldValueForbidden
 type DNS struct {
 	// Disabled, when true, allows no DNS traffic: the governed pods resolve
 	// nothing unless a tier's egressTo allows it.
@@ -316,6 +340,22 @@ type DNS struct {
 	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || [0, 1, 2, 3].all(i, i >= size(self.matchExpressions) || (size(self.matchExpressions[i].key) <= 317 && size(self.matchExpressions[i].operator) <= 12 && (!has(self.matchExpressions[i].values) || (size(self.matchExpressions[i].values) <= 16 && [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(j, j >= size(self.matchExpressions[i].values) || size(self.matchExpressions[i].values[j]) <= 63)))))",message="every entry must have a key of at most 317 characters, an operator of at most 12 and at most 16 values of at most 63 characters",fieldPath=".matchExpressions",reason=FieldValueInvalid
 	// +optional
 	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+
+	// NodeLocal, when set, also allows queries to NodeLocal DNSCache: the
+	// cache on each node answers on a link-local address, not from the DNS
+	// pods, so selectors cannot match it.
+	// +optional
+	NodeLocal *NodeLocalDNS `json:"nodeLocal,omitempty"`
+}
+
+// NodeLocalDNS is the address NodeLocal DNSCache listens on, on every node.
+type NodeLocalDNS struct {
+	// Address is the IPv4 or IPv6 address the cache listens on, in
+	// canonical form. Default: 169.254.20.10, NodeLocal DNSCache's own.
+	// +kubebuilder:validation:MaxLength=39
+	// +kubebuilder:validation:XValidation:rule="isIP(self) && ip.isCanonical(self)",message="must be an IP address in canonical form, such as 169.254.20.10 or fd00::a"
+	// +optional
+	Address string `json:"address,omitempty"`
 }
 
 // AppIsolationStatus is the observed state of an AppIsolation.
@@ -390,7 +430,33 @@ type AppIsolationStatus struct {
 	// +listMapKey=name
 	// +optional
 	IngressControllers []SelectorStatus `json:"ingressControllers,omitempty"`
+
+	// NodeAddresses are the Node InternalIPs the policies allow traffic
+	// from, for the ingress controllers with hostNetwork; unset when there
+	// are none.
+	// +optional
+	NodeAddresses *AddressesStatus `json:"nodeAddresses,omitempty"`
+
+	// KubeAPIServer are the API server endpoints ("address:port") the
+	// policies allow egress to, for the tiers with a kubeAPIServer egressTo;
+	// unset when there are none.
+	// +optional
+	KubeAPIServer *AddressesStatus `json:"kubeAPIServer,omitempty"`
 }
+
+// AddressesStatus is a set of addresses tierwall follows in the cluster.
+type AddressesStatus struct {
+	// Count is the number of addresses.
+	Count int32 `json:"count"`
+	// Addresses are the first addresses, sorted, at most MaxStatusAddresses.
+	// +listType=atomic
+	// +optional
+	Addresses []string `json:"addresses,omitempty"`
+}
+
+// MaxStatusAddresses bounds AddressesStatus.Addresses: a cluster of
+// thousands of nodes must not make the status that large.
+const MaxStatusAddresses = 8
 
 // SelectorStatus is how many pods a named selector of the spec matches.
 type SelectorStatus struct {

@@ -53,6 +53,12 @@ const (
 	// IngressControllerSelectsNoPodsReason: an ingress controller selector
 	// matches no pods.
 	IngressControllerSelectsNoPodsReason = "IngressControllerSelectsNoPods"
+	// NoNodeAddressesReason: an ingress controller runs with hostNetwork
+	// and no Node address is known, so nothing is allowed from it.
+	NoNodeAddressesReason = "NoNodeAddresses"
+	// NoKubeAPIServerEndpointsReason: a tier may connect to the API server
+	// and none of its endpoints is known, so nothing is allowed to it.
+	NoKubeAPIServerEndpointsReason = "NoKubeAPIServerEndpoints"
 	// PodInNoTierReason: a governed pod is in no tier, so it only gets DNS.
 	PodInNoTierReason = "PodInNoTier"
 	// PodInMultipleTiersReason: a pod is in two or more tiers and gets the

@@ -9,6 +9,10 @@ import (
 // Defaults of the spec, decided here once for the renderer, the graph and
 // the status.
 const (
+	// KubeAPIServerNamespace and KubeAPIServerService name the Service of
+	// the API server, whose EndpointSlices give its addresses after DNAT.
+	KubeAPIServerNamespace = "default"
+	KubeAPIServerService   = "kubernetes"
 	// DefaultDNSNamespace is where the cluster DNS runs when spec.dns does
 	// not say.
 	DefaultDNSNamespace = "kube-system"
@@ -18,6 +22,9 @@ const (
 	DefaultDNSLabelValue = "kube-dns"
 	// DNSPort is the port DNS is allowed on, over UDP and TCP.
 	DNSPort = 53
+	// DefaultNodeLocalDNSAddress is the address NodeLocal DNSCache listens
+	// on when spec.dns.nodeLocal names none: the one its manifests use.
+	DefaultNodeLocalDNSAddress = "169.254.20.10"
 )
 
 // DefaultProtocol is a port's protocol when it names none, as in
@@ -73,4 +80,31 @@ func (s *AppIsolationSpec) DNSPeer() (namespace string, pods metav1.LabelSelecto
 		pods = *dns.PodSelector.DeepCopy()
 	}
 	return namespace, pods, true
+}
+
+// NodeLocalDNSAddress returns the address of NodeLocal DNSCache the governed
+// pods may query, default applied, and false when spec.dns.nodeLocal is not
+// set or DNS is not allowed at all (see DNSPeer).
+func (s *AppIsolationSpec) NodeLocalDNSAddress() (string, bool) {
+	if _, _, enabled := s.DNSPeer(); !enabled || s.DNS == nil || s.DNS.NodeLocal == nil {
+		return "", false
+	}
+	if s.DNS.NodeLocal.Address == "" {
+		return DefaultNodeLocalDNSAddress, true
+	}
+	return s.DNS.NodeLocal.Address, true
+}
+
+// FollowsNodes tells whether an ingress controller runs with hostNetwork,
+// so that the policies follow the Nodes' addresses.
+func (s *AppIsolationSpec) FollowsNodes() bool {
+	return slices.ContainsFunc(s.IngressControllers, func(c IngressController) bool { return c.HostNetwork })
+}
+
+// FollowsKubeAPIServer tells whether a tier may connect to the API server,
+// so that the policies follow its endpoints.
+func (s *AppIsolationSpec) FollowsKubeAPIServer() bool {
+	return s.Isolates(PolicyTypeEgress) && slices.ContainsFunc(s.Tiers, func(t Tier) bool {
+		return slices.ContainsFunc(t.EgressTo, func(e EgressRule) bool { return e.KubeAPIServer != nil })
+	})
 }

@@ -25,3 +25,9 @@ const (
 	// RoleTier marks a tier's allow policy.
 	RoleTier = "tier"
 )
+
+// IPBlocksFromAnnotation is set on a generated policy to name where the
+// address blocks tierwall follows in the cluster came from, such as the Nodes'
+// InternalIPs for an ingress controller with hostNetwork, so that a reader
+// of the policy knows why they are there and that they will change.
+const IPBlocksFromAnnotation = "tierwall.dev/ip-blocks-from"

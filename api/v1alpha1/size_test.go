@@ -33,7 +33,7 @@ var _ = Describe("The largest valid AppIsolation", func() {
 		GinkgoWriter.Printf("AppIsolation: %d bytes\n", len(data))
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
 
-		policies, err := render.Render(app)
+		policies, err := render.Render(app, render.Platform{})
 		Expect(err).NotTo(HaveOccurred())
 		sizes := make([]int, 0, len(policies))
 		total := 0

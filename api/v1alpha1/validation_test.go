@@ -3,6 +3,7 @@ package v1alpha1_test
 import (
 	"io"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -126,14 +128,14 @@ var _ = Describe("AppIsolation admission", func() {
 	})
 
 	DescribeTable("accepts a valid AppIsolation, and the policies it renders",
-		func(t specs.Tweak) {
+		func(t specs.Tweak, platform ...render.Platform) {
 			namespace := newNamespace()
 			app := wordpress(namespace, t)
 			Expect(k8sClient.Create(ctx, app)).To(Succeed())
 
 			// What admission accepts, tierwall renders, and the API server
 			// accepts what tierwall renders.
-			policies, err := render.Render(app)
+			policies, err := render.Render(app, append(platform, render.Platform{})[0])
 			Expect(err).NotTo(HaveOccurred())
 			for i := range policies {
 				Expect(k8sClient.Create(ctx, &policies[i], client.DryRunAll)).To(Succeed(), "NetworkPolicy %s", policies[i].Name)
@@ -177,6 +179,29 @@ var _ = Describe("AppIsolation admission", func() {
 					Name:     "traefik",
 					IPBlocks: []tierwallv1alpha1.IPBlock{{CIDR: "192.168.1.0/24"}, {CIDR: "fd00:1::/64"}},
 				}
+			}),
+		Entry("a hostNetwork ingress controller followed on the Nodes, with two Nodes",
+			func(app *tierwallv1alpha1.AppIsolation) {
+				*specs.Traefik(app) = tierwallv1alpha1.IngressController{Name: "traefik", HostNetwork: true}
+			}, render.Platform{NodeAddresses: []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("fd00::1")}}),
+		Entry("a hostNetwork ingress controller with no Node known",
+			func(app *tierwallv1alpha1.AppIsolation) {
+				*specs.Traefik(app) = tierwallv1alpha1.IngressController{Name: "traefik", HostNetwork: true}
+			}),
+		Entry("egress to the API server, with its endpoints known",
+			func(app *tierwallv1alpha1.AppIsolation) {
+				specs.Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}}}
+			}, render.Platform{KubeAPIServer: render.Endpoints{
+				Addresses: []netip.Addr{netip.MustParseAddr("172.18.0.2"), netip.MustParseAddr("fd00::2")},
+				Ports:     []render.EndpointPort{{Port: 6443, Protocol: corev1.ProtocolTCP}},
+			}}),
+		Entry("NodeLocal DNSCache at its default address",
+			func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{}}
+			}),
+		Entry("NodeLocal DNSCache at an IPv6 address",
+			func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "fd00::a"}}
 			}),
 		Entry("an ingress controller selected by namespace only",
 			func(app *tierwallv1alpha1.AppIsolation) { specs.Traefik(app).PodSelector = nil }),

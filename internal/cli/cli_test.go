@@ -203,8 +203,8 @@ spec:
     - {}
 `,
 			code: ExitFailure,
-			stderr: "error: <stdin>:6: AppIsolation dev/web is invalid: spec.ingressControllers[0]: Invalid value: set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks for a hostNetwork controller: a controller that selects nothing would allow traffic from everywhere\n" +
-				"error: <stdin>:15: AppIsolation dev/web is invalid: spec.tiers[0].egressTo[0]: Invalid value: set exactly one of ipBlock, or namespaceSelector and/or podSelector\n" +
+			stderr: "error: <stdin>:6: AppIsolation dev/web is invalid: spec.ingressControllers[0]: Invalid value: set namespace (and optionally podSelector) to select the controller's pods, or hostNetwork or ipBlocks for a hostNetwork controller: a controller that selects nothing would allow traffic from everywhere\n" +
+				"error: <stdin>:15: AppIsolation dev/web is invalid: spec.tiers[0].egressTo[0]: Invalid value: set exactly one of ipBlock, kubeAPIServer, or namespaceSelector and/or podSelector\n" +
 				"error: <stdin>:20: AppIsolation dev/web is invalid: spec.tiers[1].allowFrom[0]: Invalid value: set exactly one of tier, ingressController, ipBlock, or namespaceSelector and/or podSelector\n",
 		},
 		{

@@ -139,7 +139,7 @@ func TestReachLiveCluster(t *testing.T) {
 
 	// Once enforced (the operator's policies applied), the live cluster
 	// shows them, named by their AppIsolation.
-	policies, err := render.Render(&objs.AppIsolations[0])
+	policies, err := render.Render(&objs.AppIsolations[0], render.Platform{})
 	if err != nil {
 		t.Fatal(err)
 	}

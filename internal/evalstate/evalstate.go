@@ -66,12 +66,23 @@ func RenderAll(n Notes, objs *input.Objects) ([]Rendered, error) {
 	}
 	var out []Rendered
 	var errs []error
+	platform := Platform(objs)
 	for i := range objs.AppIsolations {
 		app := &objs.AppIsolations[i]
-		policies, err := render.Render(app)
+		// Rendered as the operator would, with the Nodes and the API
+		// server's endpoints the input holds: without them, a hostNetwork
+		// ingress controller gets no peer, and egress to the API server no
+		// rule, as in a cluster without them.
+		policies, err := render.Render(app, platform)
 		if err != nil {
 			errs = append(errs, renderErrors(objs, app, err)...)
 			continue
+		}
+		if app.Spec.FollowsNodes() && len(platform.NodeAddresses) == 0 {
+			n.note("AppIsolation %s/%s has ingress controllers with hostNetwork, and the input has no Node: rendered without Node addresses, so nothing is allowed from them here; the operator allows every Node's InternalIP (add the Nodes: kubectl get nodes -o yaml)", app.Namespace, app.Name)
+		}
+		if app.Spec.FollowsKubeAPIServer() && !platform.KubeAPIServer.Known() {
+			n.note("AppIsolation %s/%s allows egress to the API server, and the input has none of its EndpointSlices: rendered without its endpoints, so nothing is allowed to it here; the operator allows the endpoints of default/kubernetes (add them: kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes -o yaml)", app.Namespace, app.Name)
 		}
 		if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {
 			n.note("AppIsolation %s/%s is in DryRun mode: the operator would apply none of its policies; shown as in Enforce mode", app.Namespace, app.Name)
@@ -81,13 +92,26 @@ func RenderAll(n Notes, objs *input.Objects) ([]Rendered, error) {
 	return out, errors.Join(errs...)
 }
 
+// Platform is what objs say of the cluster's platform endpoints, as the
+// operator reads them: the Nodes' InternalIPs, and the endpoints of the
+// default/kubernetes Service's EndpointSlices.
+func Platform(objs *input.Objects) render.Platform {
+	var apiServer []discoveryv1.EndpointSlice
+	for _, s := range objs.EndpointSlices {
+		if s.Namespace == metav1.NamespaceDefault && s.Labels[discoveryv1.LabelServiceName] == apiServerService {
+			apiServer = append(apiServer, s)
+		}
+	}
+	return render.Platform{NodeAddresses: render.NodeAddresses(objs.Nodes), KubeAPIServer: render.KubeAPIServerEndpoints(apiServer)}
+}
+
 // Explain returns the renderer's own findings on an AppIsolation that
 // admission rejected: they name the entry at fault where a CEL rule names
 // only its list (an allowFrom naming a tier that does not exist). It is the
 // input.Options.Explain of every reader of AppIsolations.
 func Explain(app *tierwallv1alpha1.AppIsolation) field.ErrorList {
 	var invalid *render.InvalidSpecError
-	if _, err := render.Render(app); errors.As(err, &invalid) {
+	if _, err := render.Render(app, render.Platform{}); errors.As(err, &invalid) {
 		return invalid.Errors
 	}
 	return nil

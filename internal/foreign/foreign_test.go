@@ -39,7 +39,7 @@ func TestFind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	own, err := render.Render(app)
+	own, err := render.Render(app, render.Platform{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -121,7 +121,7 @@ func (g *Graph) Sentences() []string {
 	for _, n := range g.Nodes {
 		names[n.ID] = strings.Join(n.Label, " ")
 		if n.Kind == DNS {
-			names[n.ID] = strings.Join(n.Label, " (") + ")"
+			names[n.ID] = n.Label[0] + " (" + strings.Join(n.Label[1:], ", ") + ")"
 		}
 	}
 	out := make([]string, 0, len(g.Edges))

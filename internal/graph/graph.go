@@ -124,12 +124,22 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 				}
 			}
 			for _, e := range t.EgressTo {
+				if e.KubeAPIServer != nil {
+					// The addresses and ports are the cluster's: in the status.
+					n := Node{Kind: Peer, Label: []string{"the API server (endpoints of " +
+						tierwallv1alpha1.KubeAPIServerNamespace + "/" + tierwallv1alpha1.KubeAPIServerService + ")"}}
+					b.edge(to, b.node("kube-apiserver", "apiserver", n, &others), "its ports")
+					continue
+				}
 				n := peerNode(app.Namespace, e.NamespaceSelector, e.PodSelector, e.IPBlock)
 				b.edge(to, b.node(fmt.Sprintf("peer %q", n.Label), "peer", n, &others), portsLabel(e.Ports))
 			}
 		}
 		if namespace, pods, enabled := app.Spec.DNSPeer(); enabled {
 			n := dnsNode(namespace, &pods)
+			if address, ok := app.Spec.NodeLocalDNSAddress(); ok {
+				n.Label = append(n.Label, "NodeLocal DNSCache "+address)
+			}
 			b.edge(cluster.ID, b.node(fmt.Sprintf("dns %q", n.Label), "dns", n, &others),
 				fmt.Sprintf("%d/UDP, %d/TCP", tierwallv1alpha1.DNSPort, tierwallv1alpha1.DNSPort))
 		}
@@ -189,7 +199,9 @@ func (b *builder) edge(from, to, label string) {
 	}
 }
 
-// controllerNode is labelled namespace/name, and the controller's ipBlocks.
+// controllerNode is labelled namespace/name, the controller's ipBlocks,
+// and where it sends from for a controller with hostNetwork: the graph is of
+// the spec, the addresses themselves are in the status.
 func controllerNode(c *tierwallv1alpha1.IngressController) Node {
 	n := Node{Kind: IngressController, Label: []string{c.Name}}
 	if c.Namespace != "" {
@@ -197,6 +209,9 @@ func controllerNode(c *tierwallv1alpha1.IngressController) Node {
 	}
 	for _, b := range c.IPBlocks {
 		n.Label = append(n.Label, ipBlockLabel(&b))
+	}
+	if c.HostNetwork {
+		n.Label = append(n.Label, "from the Nodes' InternalIPs")
 	}
 	return n
 }

@@ -375,6 +375,51 @@ spec:
 `),
 			want: []string{"192.0.2.0/24 -> tier web on 443/TCP"},
 		},
+		{
+			name: "NodeLocal DNSCache next to the cluster DNS",
+			app: appFrom(t, `
+metadata: {name: a, namespace: n}
+spec:
+  dns: {nodeLocal: {}}
+  tiers:
+  - name: web
+    podSelector: {matchLabels: {tier: web}}
+    ports: [{port: 443}]
+    allowFrom: [{ipBlock: {cidr: 192.0.2.0/24}}]
+`),
+			want: []string{
+				"192.0.2.0/24 -> tier web on 443/TCP",
+				"every governed pod -> DNS (kube-system: k8s-app=kube-dns, NodeLocal DNSCache 169.254.20.10) on 53/UDP, 53/TCP",
+			},
+		},
+		{
+			name: "an ingress controller with hostNetwork",
+			app: appFrom(t, `
+metadata: {name: a, namespace: n}
+spec:
+  ingressControllers: [{name: nginx, hostNetwork: true}]
+  dns: {disabled: true}
+  tiers:
+  - name: web
+    podSelector: {matchLabels: {tier: web}}
+    ports: [{port: 443}]
+    allowFrom: [{ingressController: nginx}]
+`),
+			want: []string{"nginx from the Nodes' InternalIPs -> tier web on 443/TCP"},
+		},
+		{
+			name: "egress to the API server",
+			app: appFrom(t, `
+metadata: {name: a, namespace: n}
+spec:
+  dns: {disabled: true}
+  tiers:
+  - name: operator
+    podSelector: {matchLabels: {tier: operator}}
+    egressTo: [{kubeAPIServer: {}}]
+`),
+			want: []string{"tier operator -> the API server (endpoints of default/kubernetes) on its ports"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -147,13 +147,17 @@ func Owns(app *tierwallv1alpha1.AppIsolation, policy *networkingv1.NetworkPolicy
 }
 
 // UpToDate tells whether have already says what want says: the same spec,
-// want's labels, and app as its controller. Labels and owner references
-// that others added do not count.
+// want's labels, tierwall's annotation (present or absent, as in want),
+// and app as its controller. Labels, annotations and owner references that
+// others added do not count.
 func UpToDate(app *tierwallv1alpha1.AppIsolation, have, want *networkingv1.NetworkPolicy) bool {
 	for k, v := range want.Labels {
 		if have.Labels[k] != v {
 			return false
 		}
+	}
+	if have.Annotations[tierwallv1alpha1.IPBlocksFromAnnotation] != want.Annotations[tierwallv1alpha1.IPBlocksFromAnnotation] {
+		return false
 	}
 	ref := metav1.GetControllerOf(have)
 	return ref != nil && Owns(app, have) && slices.ContainsFunc(want.OwnerReferences, func(w metav1.OwnerReference) bool {
@@ -161,8 +165,8 @@ func UpToDate(app *tierwallv1alpha1.AppIsolation, have, want *networkingv1.Netwo
 	}) && equality.Semantic.DeepEqual(have.Spec, want.Spec)
 }
 
-// merge returns have updated to say what want says, keeping the labels and
-// the owner references that others added.
+// merge returns have updated to say what want says, keeping the labels,
+// annotations and owner references that others added.
 func merge(app *tierwallv1alpha1.AppIsolation, have, want *networkingv1.NetworkPolicy) networkingv1.NetworkPolicy {
 	out := *have.DeepCopy()
 	out.Spec = *want.Spec.DeepCopy()
@@ -170,6 +174,14 @@ func merge(app *tierwallv1alpha1.AppIsolation, have, want *networkingv1.NetworkP
 		out.Labels = map[string]string{}
 	}
 	maps.Copy(out.Labels, want.Labels)
+	if from, ok := want.Annotations[tierwallv1alpha1.IPBlocksFromAnnotation]; ok {
+		if out.Annotations == nil {
+			out.Annotations = map[string]string{}
+		}
+		out.Annotations[tierwallv1alpha1.IPBlocksFromAnnotation] = from
+	} else {
+		delete(out.Annotations, tierwallv1alpha1.IPBlocksFromAnnotation)
+	}
 	refs := slices.DeleteFunc(slices.Clone(out.OwnerReferences), func(r metav1.OwnerReference) bool {
 		// Ours, or a second controller reference the API server would refuse.
 		return (r.Controller != nil && *r.Controller) || (r.Kind == tierwallv1alpha1.AppIsolationKind && r.Name == app.Name &&

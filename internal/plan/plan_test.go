@@ -30,7 +30,7 @@ func app(mode tierwallv1alpha1.Mode) *tierwallv1alpha1.AppIsolation {
 
 func rendered(t *testing.T, a *tierwallv1alpha1.AppIsolation) []networkingv1.NetworkPolicy {
 	t.Helper()
-	policies, err := render.Render(a)
+	policies, err := render.Render(a, render.Platform{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,5 +224,38 @@ func TestUpdateKeepsWhatOthersAdded(t *testing.T) {
 	}
 	if diff := cmp.Diff([]metav1.OwnerReference{render.OwnerReference(a)}, got.Steps[1].Policy.OwnerReferences); diff != "" {
 		t.Errorf("adopted policy's owner references (-want +got):\n%s", diff)
+	}
+}
+
+// TestUpdateFollowsTheIPBlocksFromAnnotation: tierwall's annotation on a
+// policy is part of what it says, added and removed as the rendering
+// changes, while the annotations others added stay.
+func TestUpdateFollowsTheIPBlocksFromAnnotation(t *testing.T) {
+	a := app(tierwallv1alpha1.ModeEnforce)
+	want := rendered(t, a)
+	have := rendered(t, a)
+	have[0].Annotations = map[string]string{"team": "web"}
+	if got := plan.New(a, want, have); len(got.Steps) != 0 {
+		t.Fatalf("an annotation others added caused writes: %v", steps(got))
+	}
+
+	want[0].Annotations = map[string]string{tierwallv1alpha1.IPBlocksFromAnnotation: "InternalIPs of the Nodes (2)"}
+	got := plan.New(a, want, have)
+	if diff := cmp.Diff([]step{{"Update", "wordpress-tier-frontend"}}, steps(got)); diff != "" {
+		t.Fatalf("steps when the annotation is added (-want +got):\n%s", diff)
+	}
+	added := got.Steps[0].Policy
+	if diff := cmp.Diff(map[string]string{"team": "web", tierwallv1alpha1.IPBlocksFromAnnotation: "InternalIPs of the Nodes (2)"}, added.Annotations); diff != "" {
+		t.Errorf("annotations after adding (-want +got):\n%s", diff)
+	}
+
+	have[0] = *added.DeepCopy()
+	want[0].Annotations = nil
+	got = plan.New(a, want, have)
+	if diff := cmp.Diff([]step{{"Update", "wordpress-tier-frontend"}}, steps(got)); diff != "" {
+		t.Fatalf("steps when the annotation goes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"team": "web"}, got.Steps[0].Policy.Annotations); diff != "" {
+		t.Errorf("annotations after removing (-want +got):\n%s", diff)
 	}
 }

@@ -40,10 +40,14 @@
 //     podSelector selects.
 //   - Into a governed pod: the flows its tiers accept, on their ports, from
 //     their allowFrom peers (tiers, ingress controllers, selectors with
-//     NetworkPolicy semantics, address blocks matched against pod IPs).
+//     NetworkPolicy semantics, address blocks matched against pod IPs, and
+//     for a hostNetwork ingress controller the Node addresses given with
+//     OnPlatform).
 //   - Out of a governed pod: DNS (port 53, UDP and TCP, to spec.dns or the
-//     kube-dns pods of kube-system, unless disabled), the ports of the tiers
-//     that list one of its tiers in allowFrom, and its tiers' egressTo.
+//     kube-dns pods of kube-system, and to the NodeLocal DNSCache address
+//     of spec.dns.nodeLocal, matched against pod IPs; unless disabled), the
+//     ports of the tiers that list one of its tiers in allowFrom, and its
+//     tiers' egressTo.
 //
 // Each side is compared on its own, so another AppIsolation that isolates
 // the far side does not fail the match, while any policy that opens the

@@ -49,7 +49,7 @@ func Example() {
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: name, Ports: []corev1.ContainerPort{{ContainerPort: port}}}}},
 		}
 	}
-	policies, err := render.Render(app)
+	policies, err := render.Render(app, render.Platform{})
 	if err != nil {
 		panic(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // intent is what an AppIsolation declares, read from its spec alone, not
@@ -27,15 +28,20 @@ import (
 //   - A governed pod accepts a connection when an allowFrom peer of one of
 //     its tiers matches the source, on the peer's own ports if it lists some,
 //     else on the tier's (none listed: every port).
+//   - The Kubernetes API server (egressTo kubeAPIServer) is every address
+//     of the platform's API server endpoints on every one of their ports.
 //   - A governed pod may open a connection to the DNS servers on port 53
-//     over UDP and TCP (unless DNS is disabled); to the pods of a tier that
+//     over UDP and TCP (unless DNS is disabled), and to the address of
+//     NodeLocal DNSCache when spec.dns.nodeLocal is set (an address peer,
+//     169.254.20.10 unless it names another); to the pods of a tier that
 //     lists one of its own tiers in allowFrom, on that entry's ports; and to
 //     the egressTo destinations of its tiers, on their ports.
 //   - Peers have NetworkPolicy semantics: a podSelector alone selects pods of
 //     the app's namespace, a namespaceSelector alone every pod of the
 //     namespaces it selects, both together pods matching both; an ipBlock
 //     matches pods by their IPs. An ingress controller is the pods of its
-//     namespace its podSelector selects, and the pods in its ipBlocks.
+//     namespace its podSelector selects, the pods in its ipBlocks, and,
+//     with hostNetwork, the pods at the Node addresses of the platform.
 //   - Ports resolve as in NetworkPolicy: the protocol defaults to TCP, a
 //     named port is a container port of the destination with that name and
 //     protocol, and endPort makes a range.
@@ -46,7 +52,9 @@ type intent struct {
 	namespace                       string
 	governed                        labels.Selector
 	tiers                           []intentTier
-	dns                             *intentPeer
+	// dns are the DNS servers: the cluster DNS pods, and NodeLocal
+	// DNSCache's address.
+	dns []intentPeer
 	// nsLabels gives the labels a namespaceSelector sees on a namespace.
 	nsLabels func(namespace string) labels.Set
 }
@@ -90,8 +98,10 @@ type intentPeer struct {
 }
 
 // newIntent reads app's spec. nsLabels gives the labels of a namespace, as
-// namespaceSelectors see them.
-func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.Set) (*intent, error) {
+// namespaceSelectors see them; nodes are the Node addresses a hostNetwork
+// ingress controller sends from.
+func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.Set, platform render.Platform) (*intent, error) {
+	nodes := platform.NodeAddresses
 	in := &intent{namespace: app.Namespace, governed: labels.Everything(), nsLabels: nsLabels,
 		isolatesIngress: app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress),
 		isolatesEgress:  app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress)}
@@ -106,7 +116,15 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 		if err != nil {
 			return nil, err
 		}
-		in.dns = &intentPeer{namespace: namespace, pods: s}
+		in.dns = append(in.dns, intentPeer{namespace: namespace, pods: s})
+	}
+	if app.Spec.DNS != nil && app.Spec.DNS.NodeLocal != nil && in.dns != nil {
+		address := cmp.Or(app.Spec.DNS.NodeLocal.Address, tierwallv1alpha1.DefaultNodeLocalDNSAddress)
+		ip, err := netip.ParseAddr(address)
+		if err != nil {
+			return nil, fmt.Errorf("spec.dns.nodeLocal.address: %w", err)
+		}
+		in.dns = append(in.dns, intentPeer{blocks: []tierwallv1alpha1.IPBlock{{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()}}})
 	}
 	for i := range app.Spec.Tiers {
 		t := &app.Spec.Tiers[i]
@@ -137,6 +155,14 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 				if len(c.IPBlocks) > 0 {
 					it.from = append(it.from, intentPeer{blocks: c.IPBlocks, ports: t.PeerPorts(&p)})
 				}
+				if c.HostNetwork && len(nodes) > 0 {
+					peer := intentPeer{ports: t.PeerPorts(&p)}
+					for _, ip := range nodes {
+						ip = ip.Unmap()
+						peer.blocks = append(peer.blocks, tierwallv1alpha1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()})
+					}
+					it.from = append(it.from, peer)
+				}
 			default:
 				peer, err := rawPeer(p.NamespaceSelector, p.PodSelector, p.IPBlock, peerPath)
 				if err != nil {
@@ -147,6 +173,23 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 			}
 		}
 		for j, e := range t.EgressTo {
+			if e.KubeAPIServer != nil {
+				// Every endpoint address on every endpoint port; none known,
+				// nothing.
+				to := intentPeer{blocks: []tierwallv1alpha1.IPBlock{}}
+				var ports []tierwallv1alpha1.Port
+				for _, ip := range platform.KubeAPIServer.Addresses {
+					ip = ip.Unmap()
+					to.blocks = append(to.blocks, tierwallv1alpha1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()})
+				}
+				for _, p := range platform.KubeAPIServer.Ports {
+					ports = append(ports, tierwallv1alpha1.Port{Port: intstr.FromInt32(p.Port), Protocol: tierwallv1alpha1.Protocol(p.Protocol)})
+				}
+				if len(to.blocks) > 0 && len(ports) > 0 {
+					it.egress = append(it.egress, intentEgress{to: to, ports: ports})
+				}
+				continue
+			}
 			peer, err := rawPeer(e.NamespaceSelector, e.PodSelector, e.IPBlock, fmt.Sprintf("%s.egressTo[%d]", path, j))
 			if err != nil {
 				return nil, err
@@ -232,8 +275,8 @@ func (in *intent) ingress(src, dst *corev1.Pod, port int32, protocol corev1.Prot
 // egress says whether the AppIsolation declares that src, a governed pod,
 // may open the connection to dst.
 func (in *intent) egress(src, dst *corev1.Pod, port int32, protocol corev1.Protocol) bool {
-	if in.dns != nil && in.matches(in.dns, dst) && port == tierwallv1alpha1.DNSPort &&
-		(protocol == corev1.ProtocolUDP || protocol == corev1.ProtocolTCP) {
+	if port == tierwallv1alpha1.DNSPort && (protocol == corev1.ProtocolUDP || protocol == corev1.ProtocolTCP) &&
+		slices.ContainsFunc(in.dns, func(peer intentPeer) bool { return in.matches(&peer, dst) }) {
 		return true
 	}
 	dstTiers := in.tiersOf(dst)

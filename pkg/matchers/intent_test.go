@@ -12,6 +12,7 @@ import (
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/pkg/reach"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // shop is an AppIsolation that uses every kind of peer and port: web
@@ -161,7 +162,7 @@ func TestIntent(t *testing.T) {
 			if tt.tweak != nil {
 				tt.tweak(app)
 			}
-			in, err := newIntent(app, lookup)
+			in, err := newIntent(app, lookup, render.Platform{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +219,7 @@ func TestIntentGoverns(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app := shop()
 			app.Spec.PodSelector = tt.selector
-			in, err := newIntent(app, func(ns string) labels.Set { return reach.NamespaceLabels(ns, nil) })
+			in, err := newIntent(app, func(ns string) labels.Set { return reach.NamespaceLabels(ns, nil) }, render.Platform{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -249,7 +250,7 @@ func TestIntentRejectsWhatItCannotRead(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app := shop()
 			tt.tweak(app)
-			_, err := newIntent(app, func(ns string) labels.Set { return reach.NamespaceLabels(ns, nil) })
+			_, err := newIntent(app, func(ns string) labels.Set { return reach.NamespaceLabels(ns, nil) }, render.Platform{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want one containing %q", err, tt.want)
 			}

@@ -12,6 +12,7 @@ import (
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/report"
 	"github.com/tierwall/tierwall/pkg/reach"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 // Bounds of IsolateExactly's failure message.
@@ -128,12 +129,32 @@ func (m *allowFlow) message(want, got string) string {
 // The failure message lists the mismatching flows, each "allowed, not
 // declared" or "declared, denied", explains the first few as `tierwall
 // reach --explain` does, and prints the rows of the matrix involved.
-func IsolateExactly(app *tierwallv1alpha1.AppIsolation) types.GomegaMatcher {
-	return &isolateExactly{app: app}
+//
+// An AppIsolation that follows the cluster (an ingress controller with
+// hostNetwork, egress to the API server) declares what it declares on a platform: give the one its
+// policies were rendered for with OnPlatform; without it, no Node is known.
+func IsolateExactly(app *tierwallv1alpha1.AppIsolation, opts ...Option) types.GomegaMatcher {
+	m := &isolateExactly{app: app}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// Option tunes IsolateExactly.
+type Option func(*isolateExactly)
+
+// OnPlatform gives IsolateExactly the cluster's addresses the AppIsolation
+// follows, as they were given to render.Render: a hostNetwork ingress
+// controller is declared to send from the Node addresses of p, and a tier
+// with egressTo kubeAPIServer to reach its API server endpoints.
+func OnPlatform(p render.Platform) Option {
+	return func(m *isolateExactly) { m.platform = p }
 }
 
 type isolateExactly struct {
-	app *tierwallv1alpha1.AppIsolation
+	app      *tierwallv1alpha1.AppIsolation
+	platform render.Platform
 
 	// Set by Match, for the messages.
 	e          *reach.Evaluator
@@ -160,7 +181,7 @@ func (m *isolateExactly) Match(actual any) (bool, error) {
 		return false, fmt.Errorf("IsolateExactly: the AppIsolation is nil")
 	}
 	m.e, m.name = e, m.app.Namespace+"/"+m.app.Name
-	in, err := newIntent(m.app, e.LabelsOfNamespace)
+	in, err := newIntent(m.app, e.LabelsOfNamespace, m.platform)
 	if err != nil {
 		return false, fmt.Errorf("IsolateExactly: cannot read AppIsolation %s: %w", m.name, err)
 	}

@@ -40,7 +40,7 @@ func wordpress(t *testing.T, extra []networkingv1.NetworkPolicy, drop func(netwo
 	}
 	objs := r.Objects()
 	app := &objs.AppIsolations[0]
-	policies, err := render.Render(app)
+	policies, err := render.Render(app, render.Platform{})
 	if err != nil {
 		t.Fatal(err)
 	}

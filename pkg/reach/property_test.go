@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestRenderedPoliciesAllowExactlyTheDeclaredGraph(t *testing.T) {
 	for seed := range uint64(500) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			w := newWorld(rand.New(rand.NewPCG(seed, 42)))
-			policies, err := render.Render(w.app)
+			policies, err := render.Render(w.app, w.platform)
 			if err != nil {
 				t.Fatalf("render: %v\n%s", err, w)
 			}
@@ -64,7 +65,7 @@ func TestRenderedPoliciesAllowExactlyTheDeclaredGraph(t *testing.T) {
 			// The matcher users assert with reads the spec with an oracle
 			// of its own: it must agree with this one and the renderer.
 			g := gomega.NewGomega(func(message string, _ ...int) { t.Errorf("%s\n%s", message, w) })
-			g.Expect(e).To(matchers.IsolateExactly(w.app))
+			g.Expect(e).To(matchers.IsolateExactly(w.app, matchers.OnPlatform(w.platform)))
 		})
 	}
 }
@@ -75,6 +76,8 @@ const appNS = "app"
 type world struct {
 	app  *tierwallv1alpha1.AppIsolation
 	pods []corev1.Pod
+	// platform are the Node addresses the AppIsolation is rendered for.
+	platform render.Platform
 }
 
 func (w *world) String() string {
@@ -124,6 +127,12 @@ func newWorld(r *rand.Rand) *world {
 		if r.IntN(3) > 0 {
 			c.PodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"ic": fmt.Sprint(i)}}
 		}
+		switch r.IntN(4) {
+		case 0: // on the nodes' network only
+			c.Namespace, c.PodSelector, c.HostNetwork = "", nil, true
+		case 1: // some replicas on the nodes' network
+			c.HostNetwork = true
+		}
 		app.Spec.IngressControllers = append(app.Spec.IngressControllers, c)
 	}
 	tiers := 1 + r.IntN(4)
@@ -150,10 +159,20 @@ func newWorld(r *rand.Rand) *world {
 				t.AllowFrom = append(t.AllowFrom, withPorts(tierwallv1alpha1.Peer{IngressController: c.Name}))
 			}
 		}
+		if r.IntN(3) == 0 && app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+			t.EgressTo = append(t.EgressTo, tierwallv1alpha1.EgressRule{KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}})
+		}
 		app.Spec.Tiers = append(app.Spec.Tiers, t)
 	}
-	if r.IntN(4) == 0 && app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
-		app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true}
+	if app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+		switch r.IntN(6) {
+		case 0:
+			app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true}
+		case 1:
+			app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{}}
+		case 2:
+			app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "169.254.25.10"}}
+		}
 	}
 
 	w := &world{app: app}
@@ -181,8 +200,38 @@ func newWorld(r *rand.Rand) *world {
 		pod(fmt.Sprintf("ingress%d", i), fmt.Sprintf("ic%d-other", i), map[string]string{"ic": "other"})
 		pod("elsewhere", fmt.Sprintf("ic%d-lookalike", i), map[string]string{"ic": fmt.Sprint(i)})
 	}
+	// hostNetwork pods, as the evaluator sees them: endpoints with a Node's
+	// address. The platform knows some Nodes, maybe none.
+	nodeIPs := []string{"10.0.0.1", "10.0.0.2", "fd00::1"}
+	for _, ip := range nodeIPs {
+		pod("nodes", "node-"+ip, nil)
+		w.pods[len(w.pods)-1].Status.PodIP = ip
+		if r.IntN(2) == 0 {
+			w.platform.NodeAddresses = append(w.platform.NodeAddresses, netip.MustParseAddr(ip))
+		}
+	}
+	// The API server's endpoints, as the evaluator sees them; the platform
+	// knows some of them, on some ports.
+	for _, ip := range []string{"172.18.0.2", "172.18.0.3"} {
+		pod("default", "apiserver-"+ip, nil)
+		w.pods[len(w.pods)-1].Status.PodIP = ip
+		if r.IntN(3) > 0 {
+			w.platform.KubeAPIServer.Addresses = append(w.platform.KubeAPIServer.Addresses, netip.MustParseAddr(ip))
+		}
+	}
+	w.platform.KubeAPIServer.Ports = [][]render.EndpointPort{
+		nil,
+		{{Port: 443, Protocol: corev1.ProtocolTCP}},
+		{{Port: 443, Protocol: corev1.ProtocolTCP}, {Port: 3306, Protocol: corev1.ProtocolTCP}},
+	}[r.IntN(3)]
 	pod("kube-system", "coredns", map[string]string{"k8s-app": "kube-dns"})
 	pod("kube-system", "not-dns", map[string]string{"k8s-app": "other"})
+	// NodeLocal DNSCache, as the evaluator sees it: endpoints with the
+	// cache's address (the default one, and another).
+	for _, ip := range []string{"169.254.20.10", "169.254.25.10"} {
+		pod("kube-system", "node-local-dns-"+ip, map[string]string{"k8s-app": "node-local-dns"})
+		w.pods[len(w.pods)-1].Status.PodIP = ip
+	}
 	return w
 }
 
@@ -269,17 +318,35 @@ func (w *world) allowed(src, dst *corev1.Pod, cp corev1.ContainerPort) bool {
 				(c.PodSelector == nil || src.Labels["ic"] == c.PodSelector.MatchLabels["ic"]) {
 				return true
 			}
+			if c.Name == peer.IngressController && c.HostNetwork && src.Status.PodIP != "" &&
+				slices.Contains(w.platform.NodeAddresses, netip.MustParseAddr(src.Status.PodIP)) {
+				return true
+			}
 		}
 		return false
 	}
-	dnsQuery := (w.app.Spec.DNS == nil || !w.app.Spec.DNS.Disabled) &&
-		dst.Namespace == "kube-system" && dst.Labels["k8s-app"] == "kube-dns" && cp.ContainerPort == 53
+	nodeLocal := ""
+	if w.app.Spec.DNS != nil && w.app.Spec.DNS.NodeLocal != nil {
+		nodeLocal = w.app.Spec.DNS.NodeLocal.Address
+		if nodeLocal == "" {
+			nodeLocal = "169.254.20.10"
+		}
+	}
+	dnsQuery := (w.app.Spec.DNS == nil || !w.app.Spec.DNS.Disabled) && cp.ContainerPort == 53 &&
+		(dst.Namespace == "kube-system" && dst.Labels["k8s-app"] == "kube-dns" ||
+			nodeLocal != "" && dst.Status.PodIP == nodeLocal)
 
 	// a direction the AppIsolation does not isolate is open
 	isolates := func(d tierwallv1alpha1.PolicyType) bool {
 		return len(w.app.Spec.PolicyTypes) == 0 || slices.Contains(w.app.Spec.PolicyTypes, d)
 	}
-	egressOK := !w.governed(src) || !isolates(tierwallv1alpha1.PolicyTypeEgress) || dnsQuery ||
+	toAPIServer := dst.Status.PodIP != "" &&
+		slices.Contains(w.platform.KubeAPIServer.Addresses, netip.MustParseAddr(dst.Status.PodIP)) &&
+		slices.Contains(w.platform.KubeAPIServer.Ports, render.EndpointPort{Port: cp.ContainerPort, Protocol: cp.Protocol}) &&
+		slices.ContainsFunc(w.tiersOf(src), func(t *tierwallv1alpha1.Tier) bool {
+			return slices.ContainsFunc(t.EgressTo, func(e tierwallv1alpha1.EgressRule) bool { return e.KubeAPIServer != nil })
+		})
+	egressOK := !w.governed(src) || !isolates(tierwallv1alpha1.PolicyTypeEgress) || dnsQuery || toAPIServer ||
 		(w.governed(dst) && accepted(func(peer tierwallv1alpha1.Peer) bool {
 			return peer.Tier != "" && fromSrc(peer)
 		}))

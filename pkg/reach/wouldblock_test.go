@@ -48,7 +48,7 @@ func flowStrings(flows []reach.Flow) []string {
 // AppIsolation would block, in the seed's situation and around it.
 func TestWouldBlockOnTheSeed(t *testing.T) {
 	objs := seed(t)
-	rendered, err := render.Render(&objs.AppIsolations[0])
+	rendered, err := render.Render(&objs.AppIsolations[0], render.Platform{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func TestFuzzCorpusAcceptedByAPIServer(t *testing.T) {
 			}
 			continue
 		}
-		policies, err := render.Render(g.app)
+		policies, err := render.Render(g.app, g.platform)
 		if g.renderError != "" {
 			if !render.IsInvalidSpec(err) {
 				t.Errorf("%s: Render() error = %v, want an InvalidSpecError (%s)", name, err, g.renderError)

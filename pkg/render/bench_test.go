@@ -44,7 +44,7 @@ func BenchmarkRender(b *testing.B) {
 			app := wordpress(b, c.tweak)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := render.Render(app); err != nil {
+				if _, err := render.Render(app, render.Platform{}); err != nil {
 					b.Fatal(err)
 				}
 			}

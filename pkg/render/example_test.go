@@ -39,7 +39,7 @@ func ExampleRender() {
 			},
 		},
 	}
-	policies, err := render.Render(app)
+	policies, err := render.Render(app, render.Platform{})
 	if err != nil {
 		panic(err)
 	}
@@ -67,7 +67,7 @@ func ExampleRender_invalidSpec() {
 			}},
 		},
 	}
-	_, err := render.Render(app)
+	_, err := render.Render(app, render.Platform{})
 	fmt.Println(render.IsInvalidSpec(err))
 	fmt.Println(err)
 	// Output:

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -37,7 +38,7 @@ func FuzzRender(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g := generate(data)
-		policies, err := render.Render(g.app)
+		policies, err := render.Render(g.app, g.platform)
 		switch {
 		case g.renderError != "":
 			if !render.IsInvalidSpec(err) {
@@ -110,6 +111,8 @@ func checkRendered(t *testing.T, app *tierwallv1alpha1.AppIsolation, policies []
 // generator knows about it.
 type generated struct {
 	app *tierwallv1alpha1.AppIsolation
+	// platform are the Node addresses given to Render.
+	platform render.Platform
 	// refused, when set, says why the API server refuses the AppIsolation:
 	// the generator models the CRD's validation for what it generates.
 	refused string
@@ -235,6 +238,17 @@ func generate(data []byte) *generated {
 		spec.Tiers = append(spec.Tiers, g.tier(s, spec, name, tiers, controllers))
 	}
 
+	for range s.intn(4) {
+		g.platform.NodeAddresses = append(g.platform.NodeAddresses, netip.MustParseAddr(pick(s, nodeAddresses)))
+	}
+	for range s.intn(3) {
+		g.platform.KubeAPIServer.Addresses = append(g.platform.KubeAPIServer.Addresses, netip.MustParseAddr(pick(s, nodeAddresses)))
+	}
+	for range s.intn(3) {
+		g.platform.KubeAPIServer.Ports = append(g.platform.KubeAPIServer.Ports, render.EndpointPort{
+			Port: pick(s, []int32{443, 6443}), Protocol: corev1.Protocol(pick(s, []string{"TCP", "UDP"}))})
+	}
+
 	dns := s.intn(4)
 	if dns >= 2 && !spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
 		if s.rarely() {
@@ -250,6 +264,10 @@ func generate(data []byte) *generated {
 			spec.DNS.Namespace = "kube-system"
 			g.refuse("dns.namespace with dns.disabled")
 		}
+		if s.rarely() {
+			spec.DNS.NodeLocal = &tierwallv1alpha1.NodeLocalDNS{}
+			g.refuse("dns.nodeLocal with dns.disabled")
+		}
 	case 3:
 		spec.DNS = &tierwallv1alpha1.DNS{}
 		if s.intn(2) == 0 {
@@ -258,9 +276,26 @@ func generate(data []byte) *generated {
 		if s.intn(2) == 0 {
 			spec.DNS.PodSelector = g.selector(s)
 		}
+		if s.intn(2) == 0 {
+			spec.DNS.NodeLocal = &tierwallv1alpha1.NodeLocalDNS{Address: pick(s, nodeLocalAddresses)}
+			if s.rarely() {
+				spec.DNS.NodeLocal.Address = pick(s, []string{"169.254.20.10/32", "169.254.020.10", "FD00::A", "node-local"})
+				g.refuse("a dns.nodeLocal address that is not a canonical IP")
+				// It would render as an ipBlock the API server refuses.
+				g.failRender("a dns.nodeLocal address that is not a canonical IP")
+			}
+		}
 	}
 	return g
 }
+
+// nodeAddresses are Node InternalIPs, with an IPv4-mapped one that Render
+// must read as the IPv4 address.
+var nodeAddresses = []string{"10.0.0.1", "10.0.0.2", "192.168.1.10", "fd00::1", "::ffff:10.0.0.1"}
+
+// nodeLocalAddresses are dns.nodeLocal addresses: none (the default), an
+// IPv4 and an IPv6 one.
+var nodeLocalAddresses = []string{"", "169.254.20.10", "169.254.25.10", "fd00::a"}
 
 func (g *generated) ingressController(s *source, name string) tierwallv1alpha1.IngressController {
 	c := tierwallv1alpha1.IngressController{Name: name}
@@ -272,12 +307,15 @@ func (g *generated) ingressController(s *source, name string) tierwallv1alpha1.I
 		}
 	}
 	if kind >= 2 {
-		for range 1 + s.intn(2) {
+		for range s.intn(3) {
 			c.IPBlocks = append(c.IPBlocks, *g.ipBlock(s))
 		}
 	}
+	// A controller on the nodes' network: with ipBlocks, a namespace, or
+	// alone.
+	c.HostNetwork = kind == 2 && len(c.IPBlocks) == 0 || s.intn(4) == 0
 	if s.rarely() {
-		c.Namespace, c.IPBlocks = "", nil
+		c.Namespace, c.IPBlocks, c.HostNetwork = "", nil, false
 		g.refuse("an ingress controller with neither namespace nor ipBlocks")
 		// Its peers would vanish into a rule that allows everything: the
 		// renderer refuses it too, for the CLI, which skips admission.
@@ -319,10 +357,20 @@ func (g *generated) tier(s *source, spec *tierwallv1alpha1.AppIsolationSpec, nam
 	}
 	for range egress {
 		e := tierwallv1alpha1.EgressRule{}
-		if s.intn(2) == 0 {
+		switch s.intn(3) {
+		case 0:
 			e.IPBlock = g.ipBlock(s)
-		} else {
+		case 1:
 			e.NamespaceSelector, e.PodSelector = g.namespaceAndPods(s)
+		default:
+			e.KubeAPIServer = &tierwallv1alpha1.KubeAPIServer{}
+			if s.rarely() {
+				e.Ports = []tierwallv1alpha1.Port{{Port: intstr.FromInt32(443)}}
+				g.refuse("ports with kubeAPIServer")
+				g.failRender("ports with kubeAPIServer")
+			}
+			t.EgressTo = append(t.EgressTo, e)
+			continue
 		}
 		for range s.intn(3) {
 			e.Ports = append(e.Ports, g.port(s))
@@ -529,7 +577,7 @@ func TestRenderCorpus(t *testing.T) {
 	var valid, refused, unrenderable int
 	for name, data := range corpus(t, 500) {
 		g := generate(data)
-		policies, err := render.Render(g.app)
+		policies, err := render.Render(g.app, g.platform)
 		switch {
 		case g.renderError != "":
 			unrenderable++

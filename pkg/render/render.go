@@ -4,13 +4,16 @@
 package render
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -45,14 +48,20 @@ func TierName(app, tier string) string { return app + "-tier-" + tier }
 // only the directions of spec.policyTypes: with Ingress only, there is no
 // DNS policy and no egress rule, and the governed pods' egress stays open.
 //
+// platform gives the cluster's addresses that the spec follows rather than
+// names (the Nodes' for an ingress controller with hostNetwork); its zero
+// value knows none, and then a peer made of them allows nothing rather
+// than everything.
+//
 // An error means the spec cannot be rendered whatever the cluster holds (an
 // invalid label selector, a reference to an unknown tier): retrying will not
 // help until the spec changes.
-func Render(app *tierwallv1alpha1.AppIsolation) ([]networkingv1.NetworkPolicy, error) {
+func Render(app *tierwallv1alpha1.AppIsolation, platform Platform) ([]networkingv1.NetworkPolicy, error) {
 	if err := validate(&app.Spec); err != nil {
 		return nil, err
 	}
-	r := renderer{app: app, tiers: map[string]*tierwallv1alpha1.Tier{}}
+	r := renderer{app: app, tiers: map[string]*tierwallv1alpha1.Tier{},
+		nodes: canonical(platform.NodeAddresses), apiServer: platform.KubeAPIServer.canonical()}
 	for i := range app.Spec.Tiers {
 		r.tiers[app.Spec.Tiers[i].Name] = &app.Spec.Tiers[i]
 	}
@@ -74,6 +83,139 @@ func Render(app *tierwallv1alpha1.AppIsolation) ([]networkingv1.NetworkPolicy, e
 type renderer struct {
 	app   *tierwallv1alpha1.AppIsolation
 	tiers map[string]*tierwallv1alpha1.Tier
+	// nodes are the Node addresses, sorted, without duplicates.
+	nodes []netip.Addr
+	// apiServer are the API server's endpoints, sorted, without duplicates.
+	apiServer Endpoints
+}
+
+// Platform is what the cluster says about the endpoints that selectors
+// cannot match and that an AppIsolation follows rather than names. The
+// operator reads it from the cluster on every reconcile; the zero value
+// knows nothing.
+type Platform struct {
+	// NodeAddresses are the InternalIP addresses of the cluster's Nodes,
+	// in any order: an ingress controller with hostNetwork sends from
+	// them. Render sorts them and drops duplicates.
+	NodeAddresses []netip.Addr
+	// KubeAPIServer are the endpoints of the default/kubernetes Service:
+	// where a connection to the API server goes after DNAT.
+	KubeAPIServer Endpoints
+}
+
+// Endpoints are the addresses and ports of a Service's endpoints. Every
+// address is allowed on every port.
+type Endpoints struct {
+	// Addresses are the endpoints' addresses, in any order.
+	Addresses []netip.Addr
+	// Ports are the endpoints' ports, in any order.
+	Ports []EndpointPort
+}
+
+// EndpointPort is a port of a Service's endpoints.
+type EndpointPort struct {
+	Port     int32
+	Protocol corev1.Protocol
+}
+
+// KubeAPIServerEndpoints returns the endpoints of slices, the
+// EndpointSlices of the default/kubernetes Service: the addresses of the
+// ready endpoints (readiness unknown counts as ready) and the ports, sorted,
+// without duplicates.
+func KubeAPIServerEndpoints(endpointSlices []discoveryv1.EndpointSlice) Endpoints {
+	var out Endpoints
+	for i := range endpointSlices {
+		s := &endpointSlices[i]
+		for _, e := range s.Endpoints {
+			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
+				continue
+			}
+			for _, a := range e.Addresses {
+				if ip, err := netip.ParseAddr(a); err == nil {
+					out.Addresses = append(out.Addresses, ip)
+				}
+			}
+		}
+		for _, p := range s.Ports {
+			if p.Port != nil {
+				out.Ports = append(out.Ports, EndpointPort{Port: *p.Port, Protocol: ptr.Deref(p.Protocol, corev1.ProtocolTCP)})
+			}
+		}
+	}
+	return out.canonical()
+}
+
+// canonical sorts the addresses and ports and drops duplicates.
+func (e Endpoints) canonical() Endpoints {
+	ports := slices.Clone(e.Ports)
+	slices.SortFunc(ports, func(a, b EndpointPort) int {
+		return cmp.Or(cmp.Compare(a.Port, b.Port), cmp.Compare(a.Protocol, b.Protocol))
+	})
+	return Endpoints{Addresses: canonical(e.Addresses), Ports: slices.Compact(ports)}
+}
+
+// Strings are the endpoints as "address:port", sorted by address, then
+// port, protocol left out unless UDP or SCTP ("address:port/UDP").
+func (e Endpoints) Strings() []string {
+	e = e.canonical()
+	out := make([]string, 0, len(e.Addresses)*len(e.Ports))
+	for _, a := range e.Addresses {
+		for _, p := range e.Ports {
+			s := netip.AddrPortFrom(a, uint16(p.Port)).String()
+			if p.Protocol != corev1.ProtocolTCP {
+				s += "/" + string(p.Protocol)
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// NodeAddressStrings are addrs, sorted, without duplicates, as strings.
+func NodeAddressStrings(addrs []netip.Addr) []string {
+	out := make([]string, 0, len(addrs))
+	for _, a := range canonical(addrs) {
+		out = append(out, a.String())
+	}
+	return out
+}
+
+// Known tells whether some endpoint is known: an address and a port.
+func (e Endpoints) Known() bool { return len(e.Addresses) > 0 && len(e.Ports) > 0 }
+
+// NodeAddresses returns the InternalIP addresses of nodes, sorted, without
+// duplicates; an address that does not parse is left out.
+func NodeAddresses(nodes []corev1.Node) []netip.Addr {
+	var out []netip.Addr
+	for i := range nodes {
+		for _, a := range nodes[i].Status.Addresses {
+			if a.Type != corev1.NodeInternalIP {
+				continue
+			}
+			if ip, err := netip.ParseAddr(a.Address); err == nil {
+				out = append(out, ip)
+			}
+		}
+	}
+	return canonical(out)
+}
+
+// canonical sorts addresses and drops duplicates, zones and IPv4-in-IPv6
+// mappings, so that the same cluster always renders the same policies.
+func canonical(addrs []netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, 0, len(addrs))
+	for _, a := range addrs {
+		if a.IsValid() {
+			out = append(out, a.Unmap().WithZone(""))
+		}
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return slices.Compact(out)
+}
+
+// hostBlock is the ipBlock of one address: a /32 or a /128.
+func hostBlock(ip netip.Addr) *networkingv1.IPBlock {
+	return &networkingv1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()}
 }
 
 // policy returns an empty policy with tierwall's name, labels and owner.
@@ -130,10 +272,20 @@ func (r *renderer) policyTypes() []networkingv1.PolicyType {
 func (r *renderer) tierPolicy(t *tierwallv1alpha1.Tier) networkingv1.NetworkPolicy {
 	p := r.policy(TierName(r.app.Name, t.Name), tierwallv1alpha1.RoleTier, t.Name, r.tierSelector(t))
 	p.Spec.PolicyTypes = r.policyTypes()
+	// sources name, for the annotation, the addresses that follow the
+	// cluster.
+	var sources []string
 	if r.app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) {
 		p.Spec.Ingress = r.ingressRules(t)
+		if from := r.hostNetworkControllers(t); len(from) > 0 && len(r.nodes) > 0 {
+			sources = append(sources, fmt.Sprintf(
+				"InternalIPs of the Nodes (%d), for hostNetwork ingress controllers: %s", len(r.nodes), strings.Join(from, ", ")))
+		}
 	}
 	if !r.app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+		if len(sources) > 0 {
+			p.Annotations = map[string]string{tierwallv1alpha1.IPBlocksFromAnnotation: strings.Join(sources, "; ")}
+		}
 		return p
 	}
 	for i := range r.app.Spec.Tiers {
@@ -145,11 +297,28 @@ func (r *renderer) tierPolicy(t *tierwallv1alpha1.Tier) networkingv1.NetworkPoli
 			})
 		}
 	}
+	apiServer := false
 	for _, e := range t.EgressTo {
+		if e.KubeAPIServer != nil {
+			// No endpoint known: no rule, rather than one without peers
+			// or ports, which would allow more.
+			if rule := r.apiServerRule(); rule != nil && !apiServer {
+				p.Spec.Egress = append(p.Spec.Egress, *rule)
+			}
+			apiServer = true
+			continue
+		}
 		p.Spec.Egress = append(p.Spec.Egress, networkingv1.NetworkPolicyEgressRule{
 			To:    []networkingv1.NetworkPolicyPeer{rawPeer(e.NamespaceSelector, e.PodSelector, e.IPBlock)},
 			Ports: policyPorts(e.Ports),
 		})
+	}
+	if apiServer && r.apiServer.Known() {
+		sources = append(sources, fmt.Sprintf("the endpoints of the %s/%s Service (%d addresses)",
+			tierwallv1alpha1.KubeAPIServerNamespace, tierwallv1alpha1.KubeAPIServerService, len(r.apiServer.Addresses)))
+	}
+	if len(sources) > 0 {
+		p.Annotations = map[string]string{tierwallv1alpha1.IPBlocksFromAnnotation: strings.Join(sources, "; ")}
 	}
 	if dns := r.dnsRule(); dns != nil {
 		p.Spec.Egress = append(p.Spec.Egress, *dns)
@@ -179,7 +348,43 @@ func (r *renderer) ingressRules(t *tierwallv1alpha1.Tier) []networkingv1.Network
 		}
 		rules[j].From = append(rules[j].From, r.ingressPeers(*peer)...)
 	}
+	// A rule whose peers are all Node addresses, with no Node known, has
+	// no peers: it would allow everyone. It allows no one, so it goes.
+	rules = slices.DeleteFunc(rules, func(rule networkingv1.NetworkPolicyIngressRule) bool { return len(rule.From) == 0 })
+	if len(rules) == 0 {
+		return nil
+	}
 	return rules
+}
+
+// apiServerRule is the egress rule to the API server's endpoints, or nil
+// when none is known.
+func (r *renderer) apiServerRule() *networkingv1.NetworkPolicyEgressRule {
+	if !r.apiServer.Known() {
+		return nil
+	}
+	rule := &networkingv1.NetworkPolicyEgressRule{}
+	for _, ip := range r.apiServer.Addresses {
+		rule.To = append(rule.To, networkingv1.NetworkPolicyPeer{IPBlock: hostBlock(ip)})
+	}
+	for _, port := range r.apiServer.Ports {
+		rule.Ports = append(rule.Ports, networkingv1.NetworkPolicyPort{
+			Protocol: ptr.To(port.Protocol), Port: ptr.To(intstr.FromInt32(port.Port)),
+		})
+	}
+	return rule
+}
+
+// hostNetworkControllers names, in order, the ingress controllers with
+// hostNetwork that tier t accepts traffic from.
+func (r *renderer) hostNetworkControllers(t *tierwallv1alpha1.Tier) []string {
+	var out []string
+	for _, peer := range t.AllowFrom {
+		if c := r.app.Spec.IngressControllerNamed(peer.IngressController); c != nil && c.HostNetwork && !slices.Contains(out, c.Name) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 // portsFrom returns the ports dest accepts from the tier named source, the
@@ -232,20 +437,31 @@ func (r *renderer) ingressPeers(peer tierwallv1alpha1.Peer) []networkingv1.Netwo
 		for _, b := range c.IPBlocks {
 			peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: ipBlock(&b)})
 		}
+		if c.HostNetwork {
+			for _, ip := range r.nodes {
+				peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: hostBlock(ip)})
+			}
+		}
 		return peers
 	default:
 		return []networkingv1.NetworkPolicyPeer{rawPeer(peer.NamespaceSelector, peer.PodSelector, peer.IPBlock)}
 	}
 }
 
-// dnsRule is the egress rule to the cluster DNS, or nil when DNS is disabled.
+// dnsRule is the egress rule to the cluster DNS, and to NodeLocal DNSCache's
+// address when spec.dns.nodeLocal is set, or nil when DNS is disabled.
 func (r *renderer) dnsRule() *networkingv1.NetworkPolicyEgressRule {
 	namespace, selector, enabled := r.app.Spec.DNSPeer()
 	if !enabled {
 		return nil
 	}
+	to := []networkingv1.NetworkPolicyPeer{{NamespaceSelector: namespaceByName(namespace), PodSelector: &selector}}
+	if address, ok := r.app.Spec.NodeLocalDNSAddress(); ok {
+		// validate has checked that it parses.
+		to = append(to, networkingv1.NetworkPolicyPeer{IPBlock: hostBlock(netip.MustParseAddr(address))})
+	}
 	return &networkingv1.NetworkPolicyEgressRule{
-		To: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: namespaceByName(namespace), PodSelector: &selector}},
+		To: to,
 		Ports: []networkingv1.NetworkPolicyPort{
 			{Protocol: ptr.To(corev1.ProtocolUDP), Port: ptr.To(intstr.FromInt32(tierwallv1alpha1.DNSPort))},
 			{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(tierwallv1alpha1.DNSPort))},
@@ -365,9 +581,9 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 		path := specPath.Child("ingressControllers").Index(i)
 		controllers[c.Name] = true
 		checkSelector(c.PodSelector, path.Child("podSelector"))
-		if c.Namespace == "" && len(c.IPBlocks) == 0 {
+		if c.Namespace == "" && len(c.IPBlocks) == 0 && !c.HostNetwork {
 			// It would render as a rule without peers: allow from everywhere.
-			errs = append(errs, field.Required(path.Child("namespace"), "set namespace (and optionally podSelector) or ipBlocks"))
+			errs = append(errs, field.Required(path.Child("namespace"), "set namespace (and optionally podSelector), hostNetwork or ipBlocks"))
 		}
 		if c.PodSelector != nil && c.Namespace == "" {
 			errs = append(errs, field.Required(path.Child("namespace"), "podSelector requires namespace"))
@@ -403,17 +619,43 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 		}
 		for j, e := range t.EgressTo {
 			egressPath := path.Child("egressTo").Index(j)
-			errs = append(errs, exactlyOne(egressPath, "namespaceSelector and/or podSelector, or ipBlock",
-				e.NamespaceSelector != nil || e.PodSelector != nil, e.IPBlock != nil)...)
+			errs = append(errs, validateEgress(&e, egressPath)...)
 			checkSelector(e.NamespaceSelector, egressPath.Child("namespaceSelector"))
 			checkSelector(e.PodSelector, egressPath.Child("podSelector"))
 		}
 	}
 	if spec.DNS != nil {
 		checkSelector(spec.DNS.PodSelector, specPath.Child("dns", "podSelector"))
+		errs = append(errs, validateNodeLocal(spec.DNS.NodeLocal, specPath.Child("dns", "nodeLocal"))...)
 	}
 	if len(errs) > 0 {
 		return &InvalidSpecError{Errors: errs}
+	}
+	return nil
+}
+
+// validateEgress checks that an egressTo entry names one destination, and
+// no ports with the API server.
+func validateEgress(e *tierwallv1alpha1.EgressRule, path *field.Path) field.ErrorList {
+	errs := exactlyOne(path, "namespaceSelector and/or podSelector, ipBlock, or kubeAPIServer",
+		e.NamespaceSelector != nil || e.PodSelector != nil, e.IPBlock != nil, e.KubeAPIServer != nil)
+	if e.KubeAPIServer != nil && len(e.Ports) > 0 {
+		errs = append(errs, field.Forbidden(path.Child("ports"),
+			"ports has no effect with kubeAPIServer: the API server's endpoints give the ports"))
+	}
+	return errs
+}
+
+// validateNodeLocal checks NodeLocal DNSCache's address: an address that
+// is not a canonical IP would render as an ipBlock the API server refuses.
+func validateNodeLocal(local *tierwallv1alpha1.NodeLocalDNS, path *field.Path) field.ErrorList {
+	if local == nil || local.Address == "" {
+		return nil
+	}
+	address := local.Address
+	if ip, err := netip.ParseAddr(address); err != nil || ip.String() != address || ip.Zone() != "" || ip.Is4In6() {
+		return field.ErrorList{field.Invalid(path.Child("address"), address,
+			"must be an IP address in canonical form, such as 169.254.20.10 or fd00::a")}
 	}
 	return nil
 }

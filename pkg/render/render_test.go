@@ -3,12 +3,14 @@ package render_test
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -192,7 +194,7 @@ func wantWordPress() []networkingv1.NetworkPolicy {
 }
 
 func TestRenderWordPressSample(t *testing.T) {
-	got, err := render.Render(wordpress(t))
+	got, err := render.Render(wordpress(t), render.Platform{})
 	if err != nil {
 		t.Fatalf("Render() error = %v", err)
 	}
@@ -484,6 +486,51 @@ func TestRender(t *testing.T) {
 			},
 		},
 		{
+			name: "dns.nodeLocal without an address adds NodeLocal DNSCache's default address to every DNS rule",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{}}
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				rule := dnsRule("kube-system", matchLabels("k8s-app", "kube-dns"))
+				rule.To = append(rule.To, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "169.254.20.10/32"}})
+				for _, i := range []int{frontendPolicy, databasePolicy, dnsPolicy} {
+					egress := want[i].Spec.Egress
+					egress[len(egress)-1] = rule
+				}
+				return want
+			},
+		},
+		{
+			name: "dns.nodeLocal with an IPv6 address allows it as a /128, next to custom DNS pods",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.DNS = &tierwallv1alpha1.DNS{Namespace: "dns", NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "fd00::a"}}
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				rule := dnsRule("dns", matchLabels("k8s-app", "kube-dns"))
+				rule.To = append(rule.To, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "fd00::a/128"}})
+				for _, i := range []int{frontendPolicy, databasePolicy, dnsPolicy} {
+					egress := want[i].Spec.Egress
+					egress[len(egress)-1] = rule
+				}
+				return want
+			},
+		},
+		{
+			name: "dns.nodeLocal with policyTypes [Ingress] renders no DNS at all",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				// Admission refuses it; the renderer still opens nothing.
+				app.Spec.PolicyTypes = []tierwallv1alpha1.PolicyType{tierwallv1alpha1.PolicyTypeIngress}
+				app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{}}
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				for _, i := range []int{frontendPolicy, databasePolicy, defaultDenyPolicy} {
+					want[i].Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+					want[i].Spec.Egress = nil
+				}
+				return []networkingv1.NetworkPolicy{want[frontendPolicy], want[databasePolicy], want[defaultDenyPolicy]}
+			},
+		},
+		{
 			name: "DNS disabled: no DNS policy and no DNS rule, but egress stays isolated",
 			tweak: func(app *tierwallv1alpha1.AppIsolation) {
 				app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true}
@@ -757,7 +804,7 @@ func TestRender(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app := wordpress(t, tt.tweak)
 			before := app.DeepCopy()
-			got, err := render.Render(app)
+			got, err := render.Render(app, render.Platform{})
 			if err != nil {
 				t.Fatalf("Render() error = %v", err)
 			}
@@ -769,6 +816,228 @@ func TestRender(t *testing.T) {
 			}
 			checkInvariants(t, app, got)
 		})
+	}
+}
+
+// TestRenderNodeAddresses covers ingress controllers with hostNetwork: the
+// Node addresses the platform gives become their peers, sorted and without
+// duplicates, named in an annotation; none known means no peer, never an
+// open rule.
+func TestRenderNodeAddresses(t *testing.T) {
+	nodes := []netip.Addr{
+		netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("fd00::1"), netip.MustParseAddr("10.0.0.1"),
+		netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("::ffff:10.0.0.1"),
+	}
+	nodePeers := []networkingv1.NetworkPolicyPeer{
+		{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.1/32"}},
+		{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.2/32"}},
+		{IPBlock: &networkingv1.IPBlock{CIDR: "fd00::1/128"}},
+	}
+	hostNetwork := func(app *tierwallv1alpha1.AppIsolation) {
+		app.Spec.IngressControllers[0] = tierwallv1alpha1.IngressController{Name: "traefik", HostNetwork: true}
+	}
+	annotate := func(want []networkingv1.NetworkPolicy, text string) {
+		want[frontendPolicy].Annotations = map[string]string{tierwallv1alpha1.IPBlocksFromAnnotation: text}
+	}
+	tests := []struct {
+		name     string
+		tweak    func(app *tierwallv1alpha1.AppIsolation)
+		platform render.Platform
+		want     func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy
+	}{
+		{
+			name:     "a hostNetwork controller is allowed from every Node, sorted, without duplicates",
+			tweak:    hostNetwork,
+			platform: render.Platform{NodeAddresses: nodes},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				tierPolicy(want, frontendPolicy).Ingress[0].From = nodePeers
+				annotate(want, "InternalIPs of the Nodes (3), for hostNetwork ingress controllers: traefik")
+				return want
+			},
+		},
+		{
+			name: "hostNetwork adds to the controller's pods and address blocks",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.IngressControllers[0].HostNetwork = true
+				app.Spec.IngressControllers[0].IPBlocks = []tierwallv1alpha1.IPBlock{{CIDR: "192.0.2.0/24"}}
+			},
+			platform: render.Platform{NodeAddresses: nodes[:1]},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				frontend := tierPolicy(want, frontendPolicy)
+				frontend.Ingress[0].From = append(frontend.Ingress[0].From,
+					networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "192.0.2.0/24"}},
+					networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.2/32"}})
+				annotate(want, "InternalIPs of the Nodes (1), for hostNetwork ingress controllers: traefik")
+				return want
+			},
+		},
+		{
+			name:  "no Node known: no peer and no rule for a hostNetwork controller, never a rule open to all",
+			tweak: hostNetwork,
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				tierPolicy(want, frontendPolicy).Ingress = nil
+				return want
+			},
+		},
+		{
+			name: "no Node known: the other peers of the rule stay",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				hostNetwork(app)
+				app.Spec.Tiers[frontendTier].AllowFrom = append(app.Spec.Tiers[frontendTier].AllowFrom,
+					tierwallv1alpha1.Peer{IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "192.0.2.0/24"}})
+			},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				tierPolicy(want, frontendPolicy).Ingress[0].From = []networkingv1.NetworkPolicyPeer{
+					{IPBlock: &networkingv1.IPBlock{CIDR: "192.0.2.0/24"}},
+				}
+				return want
+			},
+		},
+		{
+			name:     "Node addresses change nothing without a hostNetwork controller",
+			platform: render.Platform{NodeAddresses: nodes},
+			want:     func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy { return want },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := wordpress(t, func(app *tierwallv1alpha1.AppIsolation) {
+				if tt.tweak != nil {
+					tt.tweak(app)
+				}
+			})
+			before := slices.Clone(tt.platform.NodeAddresses)
+			got, err := render.Render(app, tt.platform)
+			if err != nil {
+				t.Fatalf("Render() error = %v", err)
+			}
+			if diff := cmp.Diff(tt.want(wantWordPress()), got); diff != "" {
+				t.Errorf("Render() mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(before, tt.platform.NodeAddresses, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+				t.Errorf("Render() changed the platform it was given:\n%s", diff)
+			}
+			checkInvariants(t, app, got)
+		})
+	}
+}
+
+// TestRenderKubeAPIServer covers egressTo kubeAPIServer: the endpoints the
+// platform gives become one rule, every address on every port; none known
+// means no rule.
+func TestRenderKubeAPIServer(t *testing.T) {
+	apiServer := render.Endpoints{
+		Addresses: []netip.Addr{netip.MustParseAddr("172.18.0.3"), netip.MustParseAddr("172.18.0.2"), netip.MustParseAddr("172.18.0.3")},
+		Ports:     []render.EndpointPort{{Port: 6443, Protocol: corev1.ProtocolTCP}, {Port: 6443, Protocol: corev1.ProtocolTCP}},
+	}
+	toAPIServer := networkingv1.NetworkPolicyEgressRule{
+		To: []networkingv1.NetworkPolicyPeer{
+			{IPBlock: &networkingv1.IPBlock{CIDR: "172.18.0.2/32"}},
+			{IPBlock: &networkingv1.IPBlock{CIDR: "172.18.0.3/32"}},
+		},
+		Ports: []networkingv1.NetworkPolicyPort{port(6443, tcp)},
+	}
+	twice := func(app *tierwallv1alpha1.AppIsolation) {
+		app.Spec.Tiers[frontendTier].EgressTo = []tierwallv1alpha1.EgressRule{
+			{KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}},
+			{IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "192.0.2.0/24"}},
+			{KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}},
+		}
+	}
+	toBlock := networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "192.0.2.0/24"}}}}
+	tests := []struct {
+		name     string
+		platform render.Platform
+		want     func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy
+	}{
+		{
+			name:     "the endpoints, sorted, without duplicates, in one rule however often the tier names them",
+			platform: render.Platform{KubeAPIServer: apiServer},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				frontend := tierPolicy(want, frontendPolicy)
+				frontend.Egress = []networkingv1.NetworkPolicyEgressRule{frontend.Egress[0], toAPIServer, toBlock, kubeDNS}
+				want[frontendPolicy].Annotations = map[string]string{
+					tierwallv1alpha1.IPBlocksFromAnnotation: "the endpoints of the default/kubernetes Service (2 addresses)"}
+				return want
+			},
+		},
+		{
+			name: "no endpoint known: no rule",
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				frontend := tierPolicy(want, frontendPolicy)
+				frontend.Egress = []networkingv1.NetworkPolicyEgressRule{frontend.Egress[0], toBlock, kubeDNS}
+				return want
+			},
+		},
+		{
+			name:     "addresses without ports: no rule",
+			platform: render.Platform{KubeAPIServer: render.Endpoints{Addresses: apiServer.Addresses}},
+			want: func(want []networkingv1.NetworkPolicy) []networkingv1.NetworkPolicy {
+				frontend := tierPolicy(want, frontendPolicy)
+				frontend.Egress = []networkingv1.NetworkPolicyEgressRule{frontend.Egress[0], toBlock, kubeDNS}
+				return want
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := wordpress(t, twice)
+			got, err := render.Render(app, tt.platform)
+			if err != nil {
+				t.Fatalf("Render() error = %v", err)
+			}
+			if diff := cmp.Diff(tt.want(wantWordPress()), got); diff != "" {
+				t.Errorf("Render() mismatch (-want +got):\n%s", diff)
+			}
+			checkInvariants(t, app, got)
+		})
+	}
+}
+
+func TestKubeAPIServerEndpoints(t *testing.T) {
+	slice := func(ports []int32, addresses ...string) discoveryv1.EndpointSlice {
+		s := discoveryv1.EndpointSlice{}
+		for _, a := range addresses {
+			s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{a}})
+		}
+		for _, p := range ports {
+			s.Ports = append(s.Ports, discoveryv1.EndpointPort{Port: ptr.To(p)})
+		}
+		return s
+	}
+	notReady := slice([]int32{6443}, "10.0.0.9")
+	notReady.Endpoints[0].Conditions.Ready = ptr.To(false)
+	got := render.KubeAPIServerEndpoints([]discoveryv1.EndpointSlice{
+		slice([]int32{6443}, "172.18.0.3", "172.18.0.2"),
+		slice([]int32{6443}, "fd00::2", "172.18.0.2"),
+		notReady,
+	})
+	want := render.Endpoints{
+		Addresses: []netip.Addr{netip.MustParseAddr("172.18.0.2"), netip.MustParseAddr("172.18.0.3"), netip.MustParseAddr("fd00::2")},
+		Ports:     []render.EndpointPort{{Port: 6443, Protocol: corev1.ProtocolTCP}},
+	}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("KubeAPIServerEndpoints() (-want +got):\n%s", diff)
+	}
+}
+
+func TestNodeAddresses(t *testing.T) {
+	node := func(addresses ...corev1.NodeAddress) corev1.Node {
+		return corev1.Node{Status: corev1.NodeStatus{Addresses: addresses}}
+	}
+	got := render.NodeAddresses([]corev1.Node{
+		node(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.0.9"},
+			corev1.NodeAddress{Type: corev1.NodeExternalIP, Address: "203.0.113.1"},
+			corev1.NodeAddress{Type: corev1.NodeHostName, Address: "node-a"},
+			corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "fd00::9"}),
+		node(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}),
+		node(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.0.9"}),
+		node(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "not an address"}),
+		node(),
+	})
+	want := []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.9"), netip.MustParseAddr("fd00::9")}
+	if !slices.Equal(got, want) {
+		t.Errorf("NodeAddresses() = %v, want %v: the InternalIPs only, sorted, without duplicates", got, want)
 	}
 }
 
@@ -796,8 +1065,10 @@ func checkInvariants(t *testing.T, app *tierwallv1alpha1.AppIsolation, policies 
 		if diff := cmp.Diff(wantLabels, p.Labels); diff != "" {
 			t.Errorf("policy %s labels mismatch (-want +got):\n%s", p.Name, diff)
 		}
-		if p.Annotations != nil {
-			t.Errorf("policy %s has annotations %v, want none", p.Name, p.Annotations)
+		for k := range p.Annotations {
+			if k != tierwallv1alpha1.IPBlocksFromAnnotation || p.Labels[tierwallv1alpha1.RoleLabel] != tierwallv1alpha1.RoleTier {
+				t.Errorf("policy %s has annotations %v, want none but %s on a tier policy", p.Name, p.Annotations, tierwallv1alpha1.IPBlocksFromAnnotation)
+			}
 		}
 		if diff := cmp.Diff(wantOwner, p.OwnerReferences); diff != "" {
 			t.Errorf("policy %s ownerReferences mismatch (-want +got):\n%s", p.Name, diff)
@@ -836,12 +1107,12 @@ func TestRenderIsDeterministic(t *testing.T) {
 		app.Spec.PodSelector = matchLabels("app", "wordpress", "a", "1", "b", "2", "c", "3", "d", "4")
 		app.Spec.Tiers[databaseTier].PodSelector = *matchLabels("a", "x", "b", "y", "c", "z", "d", "w", "tier", "mysql")
 	})
-	first, err := render.Render(app)
+	first, err := render.Render(app, render.Platform{})
 	if err != nil {
 		t.Fatalf("Render() error = %v", err)
 	}
 	for range 50 {
-		again, err := render.Render(app)
+		again, err := render.Render(app, render.Platform{})
 		if err != nil {
 			t.Fatalf("Render() error = %v", err)
 		}
@@ -858,7 +1129,7 @@ func TestRenderOutputDoesNotAliasInput(t *testing.T) {
 		app.Spec.Tiers[databaseTier].Ports[0].EndPort = ptr.To(int32(3310))
 	})
 	before := app.DeepCopy()
-	got, err := render.Render(app)
+	got, err := render.Render(app, render.Platform{})
 	if err != nil {
 		t.Fatalf("Render() error = %v", err)
 	}
@@ -946,6 +1217,20 @@ func TestRenderErrors(t *testing.T) {
 			want: []string{"spec.dns.podSelector.matchExpressions[0].values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"},
 		},
 		{
+			name: "a dns.nodeLocal address that is not an IP",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "169.254.20.10/32"}}
+			},
+			want: []string{"spec.dns.nodeLocal.address", `Invalid value: "169.254.20.10/32": must be an IP address in canonical form`},
+		},
+		{
+			name: "a dns.nodeLocal address not in canonical form",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "FD00::A"}}
+			},
+			want: []string{"spec.dns.nodeLocal.address", `Invalid value: "FD00::A": must be an IP address in canonical form`},
+		},
+		{
 			name: "allowFrom names an unknown tier",
 			tweak: func(app *tierwallv1alpha1.AppIsolation) {
 				app.Spec.Tiers[databaseTier].AllowFrom[0].Tier = "cache"
@@ -975,7 +1260,7 @@ func TestRenderErrors(t *testing.T) {
 				app.Spec.IngressControllers[0].Namespace = ""
 				app.Spec.IngressControllers[0].PodSelector = nil
 			},
-			want: []string{"spec.ingressControllers[0].namespace", "set namespace (and optionally podSelector) or ipBlocks"},
+			want: []string{"spec.ingressControllers[0].namespace", "set namespace (and optionally podSelector), hostNetwork or ipBlocks"},
 		},
 		{
 			name: "an ingress controller podSelector without namespace",
@@ -1004,7 +1289,7 @@ func TestRenderErrors(t *testing.T) {
 			tweak: func(app *tierwallv1alpha1.AppIsolation) {
 				app.Spec.Tiers[frontendTier].EgressTo = []tierwallv1alpha1.EgressRule{{}}
 			},
-			want: []string{"spec.tiers[0].egressTo[0]", "Required value", "set one of namespaceSelector and/or podSelector, or ipBlock"},
+			want: []string{"spec.tiers[0].egressTo[0]", "Required value", "set one of namespaceSelector and/or podSelector, ipBlock, or kubeAPIServer"},
 		},
 		{
 			name: "an allowFrom entry without ports on a tier without ports",
@@ -1031,7 +1316,7 @@ func TestRenderErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			policies, err := render.Render(wordpress(t, tt.tweak))
+			policies, err := render.Render(wordpress(t, tt.tweak), render.Platform{})
 			if err == nil {
 				t.Fatalf("Render() returned %d policies and no error, want an error", len(policies))
 			}
@@ -1051,7 +1336,7 @@ func TestRenderErrors(t *testing.T) {
 }
 
 func TestIsInvalidSpec(t *testing.T) {
-	_, err := render.Render(wordpress(t, func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Tiers = nil }))
+	_, err := render.Render(wordpress(t, func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Tiers = nil }), render.Platform{})
 	if !render.IsInvalidSpec(err) {
 		t.Fatalf("IsInvalidSpec(%v) = false", err)
 	}

@@ -203,7 +203,7 @@ func TestFromCluster(t *testing.T) {
 	if _, err := files.AppIsolation("dev-wordpress", "nope"); err == nil || err.Error() != "no AppIsolation dev-wordpress/nope in the snapshot" {
 		t.Errorf("looking up a missing AppIsolation: %v", err)
 	}
-	policies, err := render.Render(app)
+	policies, err := render.Render(app, render.Platform{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,7 +186,7 @@ var _ = Describe("Soak", Label("soak"), Ordered, func() {
 				app := &tierwallv1alpha1.AppIsolation{}
 				g.Expect(k8sClient.Get(ctx, key, app)).To(Succeed())
 				g.Expect(readyAtCurrentGeneration(app)).To(BeTrue(), "%s is not Ready at generation %d", key, app.Generation)
-				rendered, err := render.Render(app)
+				rendered, err := render.Render(app, render.Platform{})
 				g.Expect(err).NotTo(HaveOccurred())
 				p := plan.New(app, rendered, namespacePolicies(g, key.Namespace))
 				g.Expect(p.Conflicts).To(BeEmpty(), "%s", key)

@@ -302,7 +302,7 @@ func (b *bench) baseline(ctx context.Context) (time.Duration, map[string]int, er
 		if !ok {
 			return errors.New("an AppIsolation was not created")
 		}
-		policies, err := render.Render(app)
+		policies, err := render.Render(app, render.Platform{})
 		if err != nil {
 			return err
 		}

@@ -66,8 +66,10 @@ func largestSelector(labelKeys, labelValues, expressions string) *metav1.LabelSe
 // policy carries only its own tier's egressTo.)
 func Largest(app *tierwallv1alpha1.AppIsolation) {
 	app.Spec = tierwallv1alpha1.AppIsolationSpec{
-		PodSelector:        largestSelector("g", "g", "ge"),
-		DNS:                &tierwallv1alpha1.DNS{PodSelector: largestSelector("d", "d", "de")},
+		PodSelector: largestSelector("g", "g", "ge"),
+		DNS: &tierwallv1alpha1.DNS{PodSelector: largestSelector("d", "d", "de"),
+			// The longest canonical IPv6 address.
+			NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "fd00:1111:2222:3333:4444:5555:6666:7777"}},
 		IngressControllers: nil,
 	}
 	ports := make([]tierwallv1alpha1.Port, 16)

@@ -511,7 +511,7 @@ var Rejections = []Case{
 		Name:  "an ingress controller with neither namespace nor ipBlocks",
 		Tweak: func(app *tierwallv1alpha1.AppIsolation) { Traefik(app).Namespace, Traefik(app).PodSelector = "", nil },
 		Want: []string{"spec.ingressControllers[0]",
-			"set namespace (and optionally podSelector) to select the controller's pods, or ipBlocks"},
+			"set namespace (and optionally podSelector) to select the controller's pods, or hostNetwork or ipBlocks"},
 	},
 	{
 		Name: "an ingress controller with ipBlocks: [] and no namespace",
@@ -544,6 +544,26 @@ var Rejections = []Case{
 			}}
 		},
 		Want: []string{"spec.tiers[0].egressTo[0]", "set exactly one of"},
+	},
+	{
+		Name: "an egressTo entry with kubeAPIServer and an ipBlock",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{
+				KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}, IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "203.0.113.0/24"},
+			}}
+		},
+		Want: []string{"spec.tiers[0].egressTo[0]",
+			"set exactly one of ipBlock, kubeAPIServer, or namespaceSelector and/or podSelector"},
+	},
+	{
+		Name: "an egressTo entry with kubeAPIServer and ports",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{
+				KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}, Ports: []tierwallv1alpha1.Port{NumericPort(443)},
+			}}
+		},
+		Want: []string{"spec.tiers[0].egressTo[0].ports",
+			"Forbidden: ports has no effect with kubeAPIServer: the API server's endpoints give the ports"},
 	},
 	{
 		Name:  "no tiers",
@@ -580,6 +600,29 @@ var Rejections = []Case{
 			app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true, PodSelector: Selector("k8s-app", "kube-dns")}
 		},
 		Want: []string{"spec.dns", "no effect when disabled is true"},
+	},
+	{
+		Name: "dns.disabled with nodeLocal",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.DNS = &tierwallv1alpha1.DNS{Disabled: true, NodeLocal: &tierwallv1alpha1.NodeLocalDNS{}}
+		},
+		Want: []string{"spec.dns.nodeLocal", "Forbidden: nodeLocal has no effect when disabled is true"},
+	},
+	{
+		Name: "a dns.nodeLocal address that is a CIDR",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "169.254.20.10/32"}}
+		},
+		Want: []string{"spec.dns.nodeLocal.address",
+			`Invalid value: "169.254.20.10/32": must be an IP address in canonical form, such as 169.254.20.10 or fd00::a`},
+	},
+	{
+		Name: "a dns.nodeLocal address not in canonical form",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			app.Spec.DNS = &tierwallv1alpha1.DNS{NodeLocal: &tierwallv1alpha1.NodeLocalDNS{Address: "FD00::A"}}
+		},
+		Want: []string{"spec.dns.nodeLocal.address",
+			`Invalid value: "FD00::A": must be an IP address in canonical form, such as 169.254.20.10 or fd00::a`},
 	},
 	{
 		Name:  "mode Audit",
