@@ -285,7 +285,7 @@ func (d *differential) flip(t *testing.T) {
 		}
 	}
 	err := poll(convergence, func() (bool, error) {
-		ok, err := probe(theLab.slots[d.m1.slot].ns, theLab.slots[d.m2.slot].ip, 7000, corev1.ProtocolTCP)
+		ok, err := probe(theLab.slots[d.m1.slot].ns, "", theLab.slots[d.m2.slot].ip, 7000, corev1.ProtocolTCP)
 		return ok != deny, err
 	})
 	if err != nil {

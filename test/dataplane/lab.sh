@@ -7,7 +7,15 @@
 #   - a node network namespace with loopback, a bridge (twbr0, 10.244.7.1/24)
 #     and the sysctls kube-router needs there;
 #   - SLOTS pod network namespaces, each joined to the bridge by a veth, with
-#     the address 10.244.7.<10+i>/24 on its eth0;
+#     the address 10.244.7.<10+i>/24 on its eth0 and a default route through
+#     the node;
+#   - a second node's network namespace, joined to the node by a veth (the
+#     node network, 192.168.7.0/24: the node is .1 there), with the address
+#     192.168.7.2 (the second node's InternalIP), a spare address
+#     192.168.7.3 (no Node's, until a test moves the InternalIP there), and
+#     a route to the pods through the node, so that its packets reach the
+#     pods routed by the node, from its own address, as traffic from a
+#     hostNetwork pod on another node does;
 # and runs the test binary inside the node namespace, where kube-router's
 # iptables and ipset commands act. Everything lives in those namespaces: the
 # host's own firewall is never touched. On exit, failure or Ctrl-C, a trap
@@ -23,6 +31,10 @@ prefix=twlab-$$
 node=$prefix-node
 bridge=twbr0
 node_ip=10.244.7.1
+node2=$prefix-node2
+node_net_ip=192.168.7.1 # the node, on the node network
+node2_ip=192.168.7.2
+spare_ip=192.168.7.3
 
 fail() { printf 'test-dataplane: %s\n' "$*" >&2; exit 1; }
 log() { printf 'test-dataplane: %s\n' "$*" >&2; }
@@ -108,9 +120,22 @@ for i in $(seq 1 "$slots"); do
   ip -n "$pod" link set lo up
   ip -n "$pod" addr add "10.244.7.$((10 + i))/24" dev eth0
   ip -n "$pod" link set eth0 up
+  ip -n "$pod" route add default via "$node_ip"
 done
-log "created the node namespace $node and $slots pod namespaces"
+
+ip netns add "$node2"
+created+=("$node2")
+ip -n "$node2" link set lo up
+ip -n "$node" link add twn2 type veth peer name eth0 netns "$node2"
+ip -n "$node" addr add "$node_net_ip/24" dev twn2
+ip -n "$node" link set twn2 up
+ip -n "$node2" addr add "$node2_ip/24" dev eth0
+ip -n "$node2" addr add "$spare_ip/24" dev eth0
+ip -n "$node2" link set eth0 up
+ip -n "$node2" route add 10.244.7.0/24 via "$node_net_ip"
+log "created the node namespace $node, $slots pod namespaces and the second node's namespace $node2"
 
 cd "$here"
 in_node env TWLAB_PREFIX="$prefix" TWLAB_SLOTS="$slots" TWLAB_NODE_IP="$node_ip" \
+  TWLAB_NODE2_IP="$node2_ip" TWLAB_SPARE_IP="$spare_ip" \
   "$bin/dataplane.test" -test.timeout 10m "$@"

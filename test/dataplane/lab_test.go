@@ -47,8 +47,8 @@ import (
 )
 
 const (
-	// nodeName is the lab's only Node; kube-router enforces the pods whose
-	// status.hostIP is its InternalIP.
+	// nodeName is the lab's Node, where the pods run; kube-router enforces
+	// the pods whose status.hostIP is its InternalIP.
 	nodeName = "twlab-node"
 	// serviceCIDR and nodePortRange are what kube-router needs to start, as
 	// K3s passes them (K3s's defaults).
@@ -102,8 +102,9 @@ func quietLogs() {
 	ctrl.SetLogger(logr.Discard())
 }
 
-// lab is the running lab: the control plane, a client, and the pod network
-// namespaces (slots) that lab.sh created.
+// lab is the running lab: the control plane, a client, the pod network
+// namespaces (slots) that lab.sh created, and the second node's network
+// namespace with its two addresses.
 type lab struct {
 	cfg    *rest.Config
 	c      client.Client
@@ -111,6 +112,11 @@ type lab struct {
 	slots  []slot
 	mu     sync.Mutex
 	inUse  []bool
+	// node2 is the second node's network namespace: its packets reach the
+	// pods routed by the node, from node2IP or spareIP.
+	node2   netns.NsHandle
+	node2IP string
+	spareIP string
 }
 
 // slot is a pod network namespace of lab.sh, with its address.
@@ -131,7 +137,11 @@ func startLab(ctx context.Context) (l *lab, stop func() error, err error) {
 		}
 		return errors.Join(errs...)
 	}
-	l = &lab{nodeIP: os.Getenv("TWLAB_NODE_IP")}
+	l = &lab{
+		nodeIP:  os.Getenv("TWLAB_NODE_IP"),
+		node2IP: os.Getenv("TWLAB_NODE2_IP"),
+		spareIP: os.Getenv("TWLAB_SPARE_IP"),
+	}
 	n, err := strconv.Atoi(os.Getenv("TWLAB_SLOTS"))
 	if err != nil {
 		return nil, stop, fmt.Errorf("TWLAB_SLOTS: %w", err)
@@ -145,6 +155,10 @@ func startLab(ctx context.Context) (l *lab, stop func() error, err error) {
 		l.slots = append(l.slots, slot{ns: ns, ip: fmt.Sprintf("10.244.7.%d", 10+i)})
 	}
 	l.inUse = make([]bool, n)
+	if l.node2, err = netns.GetFromName(os.Getenv("TWLAB_PREFIX") + "-node2"); err != nil {
+		return nil, stop, fmt.Errorf("failed to open the second node's network namespace: %w", err)
+	}
+	stops = append(stops, l.node2.Close)
 
 	env := testenv.WithCRDs()
 	// The node namespace has no default route: kube-apiserver needs to be
@@ -159,13 +173,8 @@ func startLab(ctx context.Context) (l *lab, stop func() error, err error) {
 		return nil, stop, err
 	}
 
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: nodeName}}
-	if err := l.c.Create(ctx, node); err != nil {
-		return nil, stop, fmt.Errorf("failed to create the Node: %w", err)
-	}
-	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: l.nodeIP}}
-	if err := l.c.Status().Update(ctx, node); err != nil {
-		return nil, stop, fmt.Errorf("failed to set the Node's address: %w", err)
+	if _, err := l.createNode(ctx, nodeName, l.nodeIP); err != nil {
+		return nil, stop, err
 	}
 
 	stopRouter, err := startKubeRouter(ctx, l.cfg)
@@ -298,6 +307,24 @@ func startManager(ctx context.Context, cfg *rest.Config) (func() error, error) {
 	}, nil
 }
 
+// createNode creates a Node with the InternalIP ip.
+func (l *lab) createNode(ctx context.Context, name, ip string) (*corev1.Node, error) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := l.c.Create(ctx, node); err != nil {
+		return nil, fmt.Errorf("failed to create the Node %s: %w", name, err)
+	}
+	return node, l.setNodeIP(ctx, node, ip)
+}
+
+// setNodeIP sets the InternalIP of node, its only address.
+func (l *lab) setNodeIP(ctx context.Context, node *corev1.Node, ip string) error {
+	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip}}
+	if err := l.c.Status().Update(ctx, node); err != nil {
+		return fmt.Errorf("failed to set the address of the Node %s: %w", node.Name, err)
+	}
+	return nil
+}
+
 // labPod is a pod of the lab: an API object whose status says it runs on the
 // lab's Node with the address of its slot, and listeners on its container
 // ports in the slot's network namespace.
@@ -405,16 +432,21 @@ func (l *lab) state(ctx context.Context, pods []*labPod) (reach.State, error) {
 	return s, nil
 }
 
-// cell is one flow of a matrix, with the pods' slots.
+// cell is one flow of a matrix, with the pods' slots. from is nil when the
+// flow comes from an address of the second node's namespace
+// (flow.FromIP).
 type cell struct {
 	flow     reach.Flow
 	from, to *labPod
 }
 
-// cells lists every flow between distinct pods, in the order of
-// reach.Flows: every pod to every container port of every other pod.
-func cells(pods []*labPod) ([]cell, error) {
-	var s reach.State
+// cells lists every flow between distinct pods, and from each address to
+// every pod, in the order of reach.Flows: every pod (then address) to every
+// container port of every other pod. The addresses must be the second
+// node's (lab.node2IP, lab.spareIP), where the probes from them start; the
+// lab probes no address as a destination.
+func cells(pods []*labPod, addresses ...reach.Address) ([]cell, error) {
+	s := reach.State{Addresses: addresses}
 	byKey := map[string]*labPod{}
 	for _, p := range pods {
 		s.Pods = append(s.Pods, *p.pod)
@@ -426,6 +458,9 @@ func cells(pods []*labPod) ([]cell, error) {
 	}
 	var out []cell
 	for f := range e.Flows() {
+		if f.ToIP != "" {
+			return nil, fmt.Errorf("the lab probes no address as a destination: %s", flowKey(f))
+		}
 		out = append(out, cell{flow: f, from: byKey[f.From], to: byKey[f.To]})
 	}
 	return out, nil
@@ -439,7 +474,11 @@ func (l *lab) measure(cs []cell) ([]reach.Flow, error) {
 	parallel(len(cs), matrixWidth, func(i int) {
 		c := cs[i]
 		out[i] = c.flow
-		out[i].Allowed, errs[i] = probe(l.slots[c.from.slot].ns, l.slots[c.to.slot].ip, c.flow.Port, c.flow.Protocol)
+		ns := l.node2
+		if c.from != nil {
+			ns = l.slots[c.from.slot].ns
+		}
+		out[i].Allowed, errs[i] = probe(ns, c.flow.FromIP, l.slots[c.to.slot].ip, c.flow.Port, c.flow.Protocol)
 	})
 	return out, errors.Join(errs...)
 }
@@ -453,7 +492,11 @@ func evaluate(s reach.State, cs []cell) ([]reach.Flow, error) {
 	out := make([]reach.Flow, len(cs))
 	for i, c := range cs {
 		out[i] = c.flow
-		v := e.Check(reach.PodEndpoint(c.from.pod), reach.PodEndpoint(c.to.pod), c.flow.Port, c.flow.Protocol)
+		from := reach.IPEndpoint(c.flow.FromIP)
+		if c.from != nil {
+			from = reach.PodEndpoint(c.from.pod)
+		}
+		v := e.Check(from, reach.PodEndpoint(c.to.pod), c.flow.Port, c.flow.Protocol)
 		out[i].Allowed = v.Allowed
 	}
 	return out, nil

@@ -117,17 +117,28 @@ func nextUDPPort() int {
 
 // probe opens a new connection from ns to ip:port and reports whether it
 // got through: a TCP connect, or a UDP datagram echoed back, within
-// probeTimeout.
-func probe(ns netns.NsHandle, ip string, port int32, protocol corev1.Protocol) (bool, error) {
+// probeTimeout. It sends from the address local when set (an address of
+// ns), else from the one the kernel picks.
+func probe(ns netns.NsHandle, local, ip string, port int32, protocol corev1.Protocol) (bool, error) {
 	addr := net.JoinHostPort(ip, strconv.Itoa(int(port)))
+	var localIP net.IP
+	if local != "" {
+		if localIP = net.ParseIP(local); localIP == nil {
+			return false, fmt.Errorf("invalid source address %q", local)
+		}
+	}
 	ok := false
 	err := inNetns(ns, func() error {
 		if protocol == corev1.ProtocolUDP {
 			var err error
-			ok, err = probeUDP(addr)
+			ok, err = probeUDP(localIP, addr)
 			return err
 		}
-		c, err := net.DialTimeout("tcp4", addr, probeTimeout)
+		d := net.Dialer{Timeout: probeTimeout}
+		if localIP != nil {
+			d.LocalAddr = &net.TCPAddr{IP: localIP}
+		}
+		c, err := d.Dial("tcp4", addr)
 		if err != nil {
 			return nil // refused or timed out: denied
 		}
@@ -137,14 +148,14 @@ func probe(ns netns.NsHandle, ip string, port int32, protocol corev1.Protocol) (
 	return ok, err
 }
 
-func probeUDP(addr string) (bool, error) {
+func probeUDP(local net.IP, addr string) (bool, error) {
 	raddr, err := net.ResolveUDPAddr("udp4", addr)
 	if err != nil {
 		return false, err
 	}
 	var conn *net.UDPConn
 	for tries := 0; ; tries++ {
-		conn, err = net.DialUDP("udp4", &net.UDPAddr{Port: nextUDPPort()}, raddr)
+		conn, err = net.DialUDP("udp4", &net.UDPAddr{IP: local, Port: nextUDPPort()}, raddr)
 		if err == nil {
 			break
 		}
