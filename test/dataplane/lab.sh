@@ -121,6 +121,10 @@ for i in $(seq 1 "$slots"); do
   ip -n "$pod" addr add "10.244.7.$((10 + i))/24" dev eth0
   ip -n "$pod" link set eth0 up
   ip -n "$pod" route add default via "$node_ip"
+  # Probes dial from the pods. Their ephemeral ports must not be ports the
+  # pods listen on (33060 is in Linux's default range): a probe's socket
+  # left in TIME_WAIT would make a later test's listener fail to bind.
+  ip netns exec "$pod" sysctl -qw net.ipv4.ip_local_port_range="49152 60999"
 done
 
 ip netns add "$node2"
