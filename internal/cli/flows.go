@@ -2,15 +2,12 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"io"
 	"iter"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/tierwall/tierwall/internal/report"
 	"github.com/tierwall/tierwall/pkg/reach"
 )
 
@@ -57,17 +54,3 @@ func writeFlowsJSON(out io.Writer, flows iter.Seq[reach.Flow], why func(reach.Fl
 	}
 	return w.Flush()
 }
-
-// flowsList writes the allowed flows, one per line (-o list).
-func flowsList(flows []reach.Flow) []byte { return report.FlowsList(flows) }
-
-// flowsJSON is writeFlowsJSON into memory.
-func flowsJSON(flows []reach.Flow, why func(reach.Flow) *explanationJSON) []byte {
-	var b bytes.Buffer
-	_ = writeFlowsJSON(&b, slices.Values(flows), why) // into a bytes.Buffer: cannot fail
-	return b.Bytes()
-}
-
-// FlowsTable writes the matrix of who may reach whom (-o table), as
-// report.FlowsTable does.
-func FlowsTable(pods []corev1.Pod, flows []reach.Flow) []byte { return report.FlowsTable(pods, flows) }
