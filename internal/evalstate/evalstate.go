@@ -18,7 +18,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -96,13 +95,7 @@ func RenderAll(n Notes, objs *input.Objects) ([]Rendered, error) {
 // operator reads them: the Nodes' InternalIPs, and the endpoints of the
 // default/kubernetes Service's EndpointSlices.
 func Platform(objs *input.Objects) render.Platform {
-	var apiServer []discoveryv1.EndpointSlice
-	for _, s := range objs.EndpointSlices {
-		if s.Namespace == metav1.NamespaceDefault && s.Labels[discoveryv1.LabelServiceName] == apiServerService {
-			apiServer = append(apiServer, s)
-		}
-	}
-	return render.Platform{NodeAddresses: render.NodeAddresses(objs.Nodes), KubeAPIServer: render.KubeAPIServerEndpoints(apiServer)}
+	return render.Platform{NodeAddresses: render.NodeAddresses(objs.Nodes), KubeAPIServer: render.KubeAPIServerEndpoints(apiServerSlices(objs))}
 }
 
 // Explain returns the renderer's own findings on an AppIsolation that
@@ -179,10 +172,6 @@ func InForce(n Notes, objs *input.Objects) reach.State {
 // APIServerName is the name of the API server's address in flows.
 const APIServerName = "kube-apiserver"
 
-// apiServerService is the name of the API server's Service, in namespace
-// default.
-const apiServerService = "kubernetes"
-
 // Addresses returns the endpoints of objs that are not pods, in this order:
 //   - its Address documents, in input order, with their ports (none: those
 //     that egress rules name, see reach.Address);
@@ -232,36 +221,27 @@ func named(name string, ips []string, ports []reach.AddressPort) []reach.Address
 	return out
 }
 
-// apiServerEndpoints returns the addresses and ports of the Service
-// default/kubernetes: those of its EndpointSlices that are not known to be
-// unready.
-func apiServerEndpoints(objs *input.Objects) (ips []string, ports []reach.AddressPort) {
+// apiServerSlices returns the EndpointSlices of objs that belong to the
+// API server's Service, default/kubernetes.
+func apiServerSlices(objs *input.Objects) []discoveryv1.EndpointSlice {
+	var out []discoveryv1.EndpointSlice
 	for _, s := range objs.EndpointSlices {
-		if s.Namespace != metav1.NamespaceDefault || s.Labels[discoveryv1.LabelServiceName] != apiServerService {
-			continue
+		if s.Namespace == tierwallv1alpha1.KubeAPIServerNamespace && s.Labels[discoveryv1.LabelServiceName] == tierwallv1alpha1.KubeAPIServerService {
+			out = append(out, s)
 		}
-		for _, ep := range s.Endpoints {
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
-				continue
-			}
-			for _, ip := range ep.Addresses {
-				if !slices.Contains(ips, ip) {
-					ips = append(ips, ip)
-				}
-			}
-		}
-		for _, p := range s.Ports {
-			if p.Port == nil {
-				continue // every port: none to show
-			}
-			ap := reach.AddressPort{Port: *p.Port, Protocol: corev1.ProtocolTCP}
-			if p.Protocol != nil {
-				ap.Protocol = *p.Protocol
-			}
-			if !slices.Contains(ports, ap) {
-				ports = append(ports, ap)
-			}
-		}
+	}
+	return out
+}
+
+// apiServerEndpoints returns the addresses and ports of the API server's
+// endpoints, as the operator reads them (render.KubeAPIServerEndpoints).
+func apiServerEndpoints(objs *input.Objects) (ips []string, ports []reach.AddressPort) {
+	endpoints := render.KubeAPIServerEndpoints(apiServerSlices(objs))
+	for _, ip := range endpoints.Addresses {
+		ips = append(ips, ip.String())
+	}
+	for _, p := range endpoints.Ports {
+		ports = append(ports, reach.AddressPort{Port: p.Port, Protocol: p.Protocol})
 	}
 	return ips, ports
 }
@@ -394,7 +374,7 @@ func ReadCluster(ctx context.Context, c client.Reader, n Notes) (*input.Objects,
 		n.note("cannot list Nodes, so node addresses are not shown: %v", apierrors.ReasonForError(err))
 	}
 	objs.EndpointSlices, err = listAll[discoveryv1.EndpointSlice](ctx, c, n, &discoveryv1.EndpointSliceList{}, "EndpointSlices of default/kubernetes",
-		client.InNamespace(metav1.NamespaceDefault), client.MatchingLabels{discoveryv1.LabelServiceName: apiServerService})
+		client.InNamespace(tierwallv1alpha1.KubeAPIServerNamespace), client.MatchingLabels{discoveryv1.LabelServiceName: tierwallv1alpha1.KubeAPIServerService})
 	if err != nil {
 		if !apierrors.IsForbidden(err) && !meta.IsNoMatchError(err) {
 			return nil, err
