@@ -196,10 +196,8 @@ func Addresses(objs *input.Objects) []reach.Address {
 	slices.SortFunc(nodes, func(a, b corev1.Node) int { return strings.Compare(a.Name, b.Name) })
 	for _, node := range nodes {
 		var ips []string
-		for _, a := range node.Status.Addresses {
-			if a.Type == corev1.NodeInternalIP && !slices.Contains(ips, a.Address) {
-				ips = append(ips, a.Address)
-			}
+		for _, ip := range render.NodeAddresses([]corev1.Node{node}) {
+			ips = append(ips, ip.String())
 		}
 		out = append(out, named("node/"+node.Name, ips, nil)...)
 	}
