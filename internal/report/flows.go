@@ -19,13 +19,9 @@ import (
 // characters with the pod names. Wider, it lists the allowed flows instead.
 const MaxMatrixColumns = 30
 
-// FlowsList writes the allowed flows, one per line, and how many of all
-// flows they are.
-func FlowsList(flows []reach.Flow) []byte { return ListAllowed(slices.Values(flows)) }
-
-// ListAllowed is FlowsList for a stream of flows: it keeps only the allowed
-// ones, so that the millions of flows of a large cluster are never held at
-// once.
+// ListAllowed writes the allowed flows, one per line, and how many of all
+// flows they are. It reads a stream and keeps only the allowed flows, so
+// that the millions of flows of a large cluster are never held at once.
 func ListAllowed(flows iter.Seq[reach.Flow]) []byte {
 	var b bytes.Buffer
 	allowed, total := 0, 0

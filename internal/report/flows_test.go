@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,9 +94,9 @@ ns/p00   ns/p02   80/TCP
 	}
 }
 
-func TestFlowsListAllDenied(t *testing.T) {
+func TestListAllowedAllDenied(t *testing.T) {
 	denied := []reach.Flow{{From: "a/x", To: "a/y", Port: 80, Protocol: corev1.ProtocolTCP}}
-	if got, want := string(FlowsList(denied)), "No flow is allowed: all 1 are denied.\n"; got != want {
-		t.Errorf("FlowsList = %q, want %q", got, want)
+	if got, want := string(ListAllowed(slices.Values(denied))), "No flow is allowed: all 1 are denied.\n"; got != want {
+		t.Errorf("ListAllowed = %q, want %q", got, want)
 	}
 }
