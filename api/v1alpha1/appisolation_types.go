@@ -38,12 +38,12 @@ const (
 type Protocol string
 
 // AppIsolationSpec declares the tiers of an application and who may reach them.
-// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.tier) || self.tiers.exists(u, u.name == p.tier)))",message="every allowFrom[].tier must be the name of a tier declared in spec.tiers",fieldPath=".tiers",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.tier) || has(p.appIsolation) || self.tiers.exists(u, u.name == p.tier)))",message="every allowFrom[].tier without appIsolation must be the name of a tier declared in spec.tiers",fieldPath=".tiers",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, !has(p.ingressController) || (has(self.ingressControllers) && self.ingressControllers.exists(c, c.name == p.ingressController))))",message="every allowFrom[].ingressController must be the name of an entry of spec.ingressControllers",fieldPath=".tiers",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.policyTypes) || 'Egress' in self.policyTypes || !has(self.tiers) || self.tiers.all(t, !has(t.egressTo) || size(t.egressTo) == 0)",message="egressTo has no effect when spec.policyTypes does not include Egress: the governed pods' egress is not isolated",fieldPath=".tiers",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.policyTypes) || 'Egress' in self.policyTypes || !has(self.dns)",message="dns has no effect when spec.policyTypes does not include Egress: the governed pods may query any DNS server",fieldPath=".dns",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.policyTypes) || 'Ingress' in self.policyTypes || !has(self.ingressControllers) || size(self.ingressControllers) == 0",message="ingressControllers has no effect when spec.policyTypes does not include Ingress: the governed pods' ingress is not isolated",fieldPath=".ingressControllers",reason=FieldValueForbidden
-// +kubebuilder:validation:XValidation:rule="!has(self.policyTypes) || 'Ingress' in self.policyTypes || !has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, has(p.tier)))",message="allowFrom may only name tiers when spec.policyTypes does not include Ingress: a tier peer allows the other tier's egress, any other peer would only allow ingress, which is not isolated",fieldPath=".tiers",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.policyTypes) || 'Ingress' in self.policyTypes || !has(self.tiers) || self.tiers.all(t, !has(t.allowFrom) || t.allowFrom.all(p, has(p.tier) && !has(p.appIsolation)))",message="allowFrom may only name tiers of this AppIsolation when spec.policyTypes does not include Ingress: such a peer allows the other tier's egress, any other peer would only allow ingress, which is not isolated",fieldPath=".tiers",reason=FieldValueForbidden
 type AppIsolationSpec struct {
 	// Mode is Enforce (the default) to apply the rendered NetworkPolicies, or
 	// DryRun to only report what would be applied. Switching to DryRun
@@ -209,15 +209,26 @@ type Port struct {
 	EndPort *int32 `json:"endPort,omitempty"`
 }
 
-// Peer is one source of traffic a tier accepts: exactly one of another tier,
-// an ingress controller, pods and namespaces chosen by labels, or an
-// address block.
-// +kubebuilder:validation:XValidation:rule="[has(self.tier), has(self.ingressController), has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock)].filter(x, x).size() == 1",message="set exactly one of tier, ingressController, ipBlock, or namespaceSelector and/or podSelector"
+// Peer is one source of traffic a tier accepts: exactly one of another tier
+// (of this AppIsolation, or of another one, in any namespace), an ingress
+// controller, pods and namespaces chosen by labels, or an address block.
+// +kubebuilder:validation:XValidation:rule="[has(self.tier), has(self.ingressController), has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock)].filter(x, x).size() == 1",message="set exactly one of tier (with appIsolation for another AppIsolation's tier), ingressController, ipBlock, or namespaceSelector and/or podSelector"
+// +kubebuilder:validation:XValidation:rule="!has(self.appIsolation) || has(self.tier)",message="appIsolation needs tier: name the tier of that AppIsolation to accept traffic from",fieldPath=".tier",reason=FieldValueRequired
 type Peer struct {
-	// Tier is the name of a tier of this AppIsolation.
+	// Tier is the name of a tier of this AppIsolation or, with
+	// AppIsolation, of that one.
 	// +kubebuilder:validation:MaxLength=40
 	// +optional
 	Tier string `json:"tier,omitempty"`
+
+	// AppIsolation, with Tier, names a tier of another AppIsolation, in any
+	// namespace: its pods (the other AppIsolation's governed pods in that
+	// tier) may connect. tierwall follows the other AppIsolation as it
+	// changes but never writes its namespace: the other side must allow
+	// the egress itself (an egressTo entry naming this tier), and both
+	// AppIsolations report an edge only one side allows.
+	// +optional
+	AppIsolation *AppIsolationReference `json:"appIsolation,omitempty"`
 
 	// IngressController is the name of an entry of spec.ingressControllers.
 	// +kubebuilder:validation:MaxLength=40
@@ -257,11 +268,27 @@ type Peer struct {
 }
 
 // EgressRule is a destination outside the application that a tier may
-// connect to: pods and namespaces chosen by labels, an address block, or
-// the Kubernetes API server.
-// +kubebuilder:validation:XValidation:rule="[has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock), has(self.kubeAPIServer)].filter(x, x).size() == 1",message="set exactly one of ipBlock, kubeAPIServer, or namespaceSelector and/or podSelector"
+// connect to: pods and namespaces chosen by labels, an address block, the
+// Kubernetes API server, or a tier of another AppIsolation.
+// +kubebuilder:validation:XValidation:rule="[has(self.namespaceSelector) || has(self.podSelector), has(self.ipBlock), has(self.kubeAPIServer), has(self.appIsolation)].filter(x, x).size() == 1",message="set exactly one of ipBlock, kubeAPIServer, appIsolation (with tier), or namespaceSelector and/or podSelector"
 // +kubebuilder:validation:XValidation:rule="!has(self.kubeAPIServer) || !has(self.ports)",message="ports has no effect with kubeAPIServer: the API server's endpoints give the ports",fieldPath=".ports",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="has(self.appIsolation) == has(self.tier)",message="appIsolation and tier go together: tier names a tier of the AppIsolation that appIsolation names",fieldPath=".tier",reason=FieldValueInvalid
 type EgressRule struct {
+	// AppIsolation, with Tier, names a tier of another AppIsolation, in any
+	// namespace, as a destination: its governed pods in that tier, on Ports
+	// or, when Ports is omitted, on the ports that tier accepts from this
+	// one (its own ports when it does not name this tier). tierwall never
+	// writes the other namespace: the other AppIsolation must accept the
+	// traffic itself (an allowFrom entry naming this tier).
+	// +optional
+	AppIsolation *AppIsolationReference `json:"appIsolation,omitempty"`
+
+	// Tier is the name of a tier of the AppIsolation that AppIsolation
+	// names.
+	// +kubebuilder:validation:MaxLength=40
+	// +optional
+	Tier string `json:"tier,omitempty"`
+
 	// NamespaceSelector selects namespaces by label; with PodSelector, pods
 	// that match both. Omitted with PodSelector set, the AppIsolation's own
 	// namespace.
@@ -296,6 +323,26 @@ type EgressRule struct {
 	// +optional
 	Ports []Port `json:"ports,omitempty"`
 }
+
+// AppIsolationReference names an AppIsolation, in any namespace.
+type AppIsolationReference struct {
+	// Namespace is the namespace of the AppIsolation.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
+	// +required
+	Namespace string `json:"namespace"`
+
+	// Name is the name of the AppIsolation.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')",message="must be the name of an AppIsolation: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+	// +required
+	Name string `json:"name"`
+}
+
+// String is the reference as namespace/name.
+func (r AppIsolationReference) String() string { return r.Namespace + "/" + r.Name }
 
 // KubeAPIServer is the Kubernetes API server, as an egress destination. It
 // has no fields: the cluster says where the API server is.

@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"cmp"
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -107,4 +108,91 @@ func (s *AppIsolationSpec) FollowsKubeAPIServer() bool {
 	return s.Isolates(PolicyTypeEgress) && slices.ContainsFunc(s.Tiers, func(t Tier) bool {
 		return slices.ContainsFunc(t.EgressTo, func(e EgressRule) bool { return e.KubeAPIServer != nil })
 	})
+}
+
+// TierNamed returns the tier called name, or nil.
+func (s *AppIsolationSpec) TierNamed(name string) *Tier {
+	for i := range s.Tiers {
+		if s.Tiers[i].Name == name {
+			return &s.Tiers[i]
+		}
+	}
+	return nil
+}
+
+// References returns the AppIsolations that the spec's allowFrom and
+// egressTo entries name, sorted by namespace, then name, without
+// duplicates.
+func (s *AppIsolationSpec) References() []AppIsolationReference {
+	var out []AppIsolationReference
+	for i := range s.Tiers {
+		for _, p := range s.Tiers[i].AllowFrom {
+			if p.AppIsolation != nil {
+				out = append(out, *p.AppIsolation)
+			}
+		}
+		for _, e := range s.Tiers[i].EgressTo {
+			if e.AppIsolation != nil {
+				out = append(out, *e.AppIsolation)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b AppIsolationReference) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return slices.Compact(out)
+}
+
+// AcceptedPorts returns the ports tier t accepts from the tier named tier
+// of the AppIsolation from (nil: of t's own AppIsolation), over every
+// allowFrom entry naming it, and false when none names it.
+func (t *Tier) AcceptedPorts(from *AppIsolationReference, tier string) ([]Port, bool) {
+	var out []Port
+	found := false
+	for i := range t.AllowFrom {
+		peer := &t.AllowFrom[i]
+		if peer.Tier != tier || !sameReference(peer.AppIsolation, from) {
+			continue
+		}
+		found = true
+		for _, p := range t.PeerPorts(peer) {
+			if !slices.ContainsFunc(out, p.Equal) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, found
+}
+
+// EgressPorts are the ports a tier of another AppIsolation, from, may
+// connect to on tier t when its egressTo entry lists none: the ports t
+// accepts from it when t names it, else t's ports, else every port t
+// accepts from some peer.
+func (t *Tier) EgressPorts(from AppIsolationReference, tier string) []Port {
+	if ports, ok := t.AcceptedPorts(&from, tier); ok {
+		return ports
+	}
+	if len(t.Ports) > 0 {
+		return t.Ports
+	}
+	var out []Port
+	for i := range t.AllowFrom {
+		for _, p := range t.AllowFrom[i].Ports {
+			if !slices.ContainsFunc(out, p.Equal) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// Equal tells whether p and q are the same port, range and protocol, the
+// default protocol applied.
+func (p Port) Equal(q Port) bool {
+	return p.Port == q.Port && p.EffectiveProtocol() == q.EffectiveProtocol() &&
+		(p.EndPort == nil) == (q.EndPort == nil) && (p.EndPort == nil || *p.EndPort == *q.EndPort)
+}
+
+func sameReference(a, b *AppIsolationReference) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }

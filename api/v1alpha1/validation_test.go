@@ -228,6 +228,17 @@ var _ = Describe("AppIsolation admission", func() {
 			}),
 		Entry("DryRun mode",
 			func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Mode = tierwallv1alpha1.ModeDryRun }),
+		Entry("an allowFrom tier of another AppIsolation, on ports of its own",
+			specs.AllowFromDatabase(tierwallv1alpha1.Peer{AppIsolation: specs.PaymentsAPI(), Tier: "backend",
+				Ports: []tierwallv1alpha1.Port{specs.NumericPort(33060)}})),
+		Entry("an egressTo tier of another AppIsolation, with and without ports",
+			func(app *tierwallv1alpha1.AppIsolation) {
+				specs.Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{
+					{AppIsolation: specs.PaymentsAPI(), Tier: "backend"},
+					{AppIsolation: &tierwallv1alpha1.AppIsolationReference{Namespace: "billing", Name: "ledger.v2"}, Tier: "api",
+						Ports: []tierwallv1alpha1.Port{specs.NumericPort(8443)}},
+				}
+			}),
 		Entry("a raw peer with only a namespaceSelector",
 			specs.AllowFromDatabase(tierwallv1alpha1.Peer{NamespaceSelector: specs.Selector("kubernetes.io/metadata.name", "backup")})),
 		Entry("a raw peer with a namespaceSelector and a podSelector",

@@ -175,7 +175,7 @@ func TestRun(t *testing.T) {
 			args:  []string{"render", "-f", "-"},
 			stdin: appNoNamespace + "    ports: [{port: 80}]\n    allowFrom:\n    - tier: api\n",
 			code:  ExitFailure,
-			stderr: "error: <stdin>:7: AppIsolation default/web is invalid: spec.tiers: Invalid value: every allowFrom[].tier must be the name of a tier declared in spec.tiers\n" +
+			stderr: "error: <stdin>:7: AppIsolation default/web is invalid: spec.tiers: Invalid value: every allowFrom[].tier without appIsolation must be the name of a tier declared in spec.tiers\n" +
 				"error: <stdin>:14: AppIsolation default/web: invalid spec: spec.tiers[0].allowFrom[0].tier: Not found: \"api\"\n",
 		},
 		{
@@ -204,8 +204,8 @@ spec:
 `,
 			code: ExitFailure,
 			stderr: "error: <stdin>:6: AppIsolation dev/web is invalid: spec.ingressControllers[0]: Invalid value: set namespace (and optionally podSelector) to select the controller's pods, or hostNetwork or ipBlocks for a hostNetwork controller: a controller that selects nothing would allow traffic from everywhere\n" +
-				"error: <stdin>:15: AppIsolation dev/web is invalid: spec.tiers[0].egressTo[0]: Invalid value: set exactly one of ipBlock, kubeAPIServer, or namespaceSelector and/or podSelector\n" +
-				"error: <stdin>:20: AppIsolation dev/web is invalid: spec.tiers[1].allowFrom[0]: Invalid value: set exactly one of tier, ingressController, ipBlock, or namespaceSelector and/or podSelector\n",
+				"error: <stdin>:15: AppIsolation dev/web is invalid: spec.tiers[0].egressTo[0]: Invalid value: set exactly one of ipBlock, kubeAPIServer, appIsolation (with tier), or namespaceSelector and/or podSelector\n" +
+				"error: <stdin>:20: AppIsolation dev/web is invalid: spec.tiers[1].allowFrom[0]: Invalid value: set exactly one of tier (with appIsolation for another AppIsolation's tier), ingressController, ipBlock, or namespaceSelector and/or podSelector\n",
 		},
 		{
 			name:   "render: no AppIsolation",

@@ -61,7 +61,12 @@ func Render(app *tierwallv1alpha1.AppIsolation, platform Platform) ([]networking
 		return nil, err
 	}
 	r := renderer{app: app, tiers: map[string]*tierwallv1alpha1.Tier{},
-		nodes: canonical(platform.NodeAddresses), apiServer: platform.KubeAPIServer.canonical()}
+		nodes: canonical(platform.NodeAddresses), apiServer: platform.KubeAPIServer.canonical(),
+		others: map[tierwallv1alpha1.AppIsolationReference]*tierwallv1alpha1.AppIsolation{}}
+	for i := range platform.AppIsolations {
+		other := &platform.AppIsolations[i]
+		r.others[tierwallv1alpha1.AppIsolationReference{Namespace: other.Namespace, Name: other.Name}] = other
+	}
 	for i := range app.Spec.Tiers {
 		r.tiers[app.Spec.Tiers[i].Name] = &app.Spec.Tiers[i]
 	}
@@ -87,6 +92,8 @@ type renderer struct {
 	nodes []netip.Addr
 	// apiServer are the API server's endpoints, sorted, without duplicates.
 	apiServer Endpoints
+	// others are the AppIsolations the platform knows, by reference.
+	others map[tierwallv1alpha1.AppIsolationReference]*tierwallv1alpha1.AppIsolation
 }
 
 // Platform is what the cluster says about the endpoints that selectors
@@ -101,6 +108,10 @@ type Platform struct {
 	// KubeAPIServer are the endpoints of the default/kubernetes Service:
 	// where a connection to the API server goes after DNAT.
 	KubeAPIServer Endpoints
+	// AppIsolations are the other AppIsolations the spec's appIsolation
+	// peers name, in any namespace and order; others are ignored. A peer
+	// whose AppIsolation or tier is missing allows nothing.
+	AppIsolations []tierwallv1alpha1.AppIsolation
 }
 
 // Endpoints are the addresses and ports of a Service's endpoints. Every
@@ -299,6 +310,12 @@ func (r *renderer) tierPolicy(t *tierwallv1alpha1.Tier) networkingv1.NetworkPoli
 	}
 	apiServer := false
 	for _, e := range t.EgressTo {
+		if e.AppIsolation != nil {
+			if rule := r.otherTierRule(t, &e); rule != nil {
+				p.Spec.Egress = append(p.Spec.Egress, *rule)
+			}
+			continue
+		}
 		if e.KubeAPIServer != nil {
 			// No endpoint known: no rule, rather than one without peers
 			// or ports, which would allow more.
@@ -348,13 +365,58 @@ func (r *renderer) ingressRules(t *tierwallv1alpha1.Tier) []networkingv1.Network
 		}
 		rules[j].From = append(rules[j].From, r.ingressPeers(*peer)...)
 	}
-	// A rule whose peers are all Node addresses, with no Node known, has
-	// no peers: it would allow everyone. It allows no one, so it goes.
+	// A rule whose peers are all Node addresses, with no Node known, or
+	// tiers of AppIsolations the platform does not know, has no peers: it
+	// would allow everyone. It allows no one, so it goes.
 	rules = slices.DeleteFunc(rules, func(rule networkingv1.NetworkPolicyIngressRule) bool { return len(rule.From) == 0 })
 	if len(rules) == 0 {
 		return nil
 	}
 	return rules
+}
+
+// otherTier returns the peer selecting the pods of tier of the AppIsolation
+// ref, and the tier, or false when the platform does not know them.
+func (r *renderer) otherTier(ref tierwallv1alpha1.AppIsolationReference, tier string) (networkingv1.NetworkPolicyPeer, *tierwallv1alpha1.Tier, bool) {
+	other := r.others[ref]
+	if other == nil {
+		return networkingv1.NetworkPolicyPeer{}, nil, false
+	}
+	t := other.Spec.TierNamed(tier)
+	if t == nil {
+		return networkingv1.NetworkPolicyPeer{}, nil, false
+	}
+	var governed metav1.LabelSelector
+	if other.Spec.PodSelector != nil {
+		governed = *other.Spec.PodSelector.DeepCopy()
+	}
+	// Namespace AND pods in one peer: two peers would mean OR.
+	selector := Intersect(governed, t.PodSelector)
+	return networkingv1.NetworkPolicyPeer{NamespaceSelector: namespaceByName(ref.Namespace), PodSelector: &selector}, t, true
+}
+
+// otherTierRule is tier t's egress rule to the tier of another
+// AppIsolation that e names, on e's ports or, when it lists none, on those
+// the other tier accepts from t; nil when the other tier is unknown or
+// accepts no port, rather than a rule that would allow every port.
+func (r *renderer) otherTierRule(t *tierwallv1alpha1.Tier, e *tierwallv1alpha1.EgressRule) *networkingv1.NetworkPolicyEgressRule {
+	peer, dest, ok := r.otherTier(*e.AppIsolation, e.Tier)
+	if !ok {
+		return nil
+	}
+	ports := e.Ports
+	if len(ports) == 0 {
+		ports = dest.EgressPorts(r.self(), t.Name)
+	}
+	if len(ports) == 0 {
+		return nil
+	}
+	return &networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{peer}, Ports: policyPorts(ports)}
+}
+
+// self is the reference to the AppIsolation being rendered.
+func (r *renderer) self() tierwallv1alpha1.AppIsolationReference {
+	return tierwallv1alpha1.AppIsolationReference{Namespace: r.app.Namespace, Name: r.app.Name}
 }
 
 // apiServerRule is the egress rule to the API server's endpoints, or nil
@@ -390,23 +452,8 @@ func (r *renderer) hostNetworkControllers(t *tierwallv1alpha1.Tier) []string {
 // portsFrom returns the ports dest accepts from the tier named source, the
 // ports of every allowFrom entry naming it, and false when none does.
 func portsFrom(dest *tierwallv1alpha1.Tier, source string) ([]networkingv1.NetworkPolicyPort, bool) {
-	var out []networkingv1.NetworkPolicyPort
-	seen := map[string]bool{}
-	found := false
-	for i := range dest.AllowFrom {
-		peer := &dest.AllowFrom[i]
-		if peer.Tier != source {
-			continue
-		}
-		found = true
-		for _, port := range policyPorts(dest.PeerPorts(peer)) {
-			if key := portsKey([]networkingv1.NetworkPolicyPort{port}); !seen[key] {
-				seen[key] = true
-				out = append(out, port)
-			}
-		}
-	}
-	return out, found
+	ports, found := dest.AcceptedPorts(nil, source)
+	return policyPorts(ports), found
 }
 
 // portsKey identifies a list of ports, so that rules on the same ports are
@@ -422,6 +469,11 @@ func portsKey(ports []networkingv1.NetworkPolicyPort) string {
 // ingressPeers turns one allowFrom entry into NetworkPolicy peers.
 func (r *renderer) ingressPeers(peer tierwallv1alpha1.Peer) []networkingv1.NetworkPolicyPeer {
 	switch {
+	case peer.AppIsolation != nil:
+		if p, _, ok := r.otherTier(*peer.AppIsolation, peer.Tier); ok {
+			return []networkingv1.NetworkPolicyPeer{p}
+		}
+		return nil
 	case peer.Tier != "":
 		return []networkingv1.NetworkPolicyPeer{{PodSelector: ptr.To(r.tierSelector(r.tiers[peer.Tier]))}}
 	case peer.IngressController != "":
@@ -607,10 +659,13 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 					"allowFrom[%d] has no ports of its own: list the ports the tier's pods listen on", j)))
 			}
 			errs = append(errs, exactlyOne(peerPath, "tier, ingressController, namespaceSelector and/or podSelector, or ipBlock",
-				p.Tier != "", p.IngressController != "", p.NamespaceSelector != nil || p.PodSelector != nil, p.IPBlock != nil)...)
+				p.Tier != "" || p.AppIsolation != nil, p.IngressController != "", p.NamespaceSelector != nil || p.PodSelector != nil, p.IPBlock != nil)...)
+			if p.AppIsolation != nil && p.Tier == "" {
+				errs = append(errs, field.Required(peerPath.Child("tier"), "name the tier of that AppIsolation to accept traffic from"))
+			}
 			checkSelector(p.NamespaceSelector, peerPath.Child("namespaceSelector"))
 			checkSelector(p.PodSelector, peerPath.Child("podSelector"))
-			if p.Tier != "" && !tiers[p.Tier] {
+			if p.Tier != "" && p.AppIsolation == nil && !tiers[p.Tier] {
 				errs = append(errs, field.NotFound(peerPath.Child("tier"), p.Tier))
 			}
 			if p.IngressController != "" && !controllers[p.IngressController] {
@@ -637,8 +692,12 @@ func validate(spec *tierwallv1alpha1.AppIsolationSpec) error {
 // validateEgress checks that an egressTo entry names one destination, and
 // no ports with the API server.
 func validateEgress(e *tierwallv1alpha1.EgressRule, path *field.Path) field.ErrorList {
-	errs := exactlyOne(path, "namespaceSelector and/or podSelector, ipBlock, or kubeAPIServer",
-		e.NamespaceSelector != nil || e.PodSelector != nil, e.IPBlock != nil, e.KubeAPIServer != nil)
+	errs := exactlyOne(path, "namespaceSelector and/or podSelector, ipBlock, kubeAPIServer, or appIsolation",
+		e.NamespaceSelector != nil || e.PodSelector != nil, e.IPBlock != nil, e.KubeAPIServer != nil, e.AppIsolation != nil)
+	if (e.AppIsolation != nil) != (e.Tier != "") {
+		errs = append(errs, field.Invalid(path.Child("tier"), e.Tier,
+			"appIsolation and tier go together: tier names a tier of the AppIsolation that appIsolation names"))
+	}
 	if e.KubeAPIServer != nil && len(e.Ports) > 0 {
 		errs = append(errs, field.Forbidden(path.Child("ports"),
 			"ports has no effect with kubeAPIServer: the API server's endpoints give the ports"))

@@ -1231,6 +1231,21 @@ func TestRenderErrors(t *testing.T) {
 			want: []string{"spec.dns.nodeLocal.address", `Invalid value: "FD00::A": must be an IP address in canonical form`},
 		},
 		{
+			name: "allowFrom names another AppIsolation but no tier",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.Tiers[databaseTier].AllowFrom[0] = tierwallv1alpha1.Peer{
+					AppIsolation: &tierwallv1alpha1.AppIsolationReference{Namespace: "payments", Name: "api"}}
+			},
+			want: []string{"spec.tiers[1].allowFrom[0].tier", "Required value"},
+		},
+		{
+			name: "egressTo names a tier but no AppIsolation",
+			tweak: func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.Tiers[frontendTier].EgressTo = []tierwallv1alpha1.EgressRule{{Tier: "database"}}
+			},
+			want: []string{"spec.tiers[0].egressTo[0].tier", "appIsolation and tier go together"},
+		},
+		{
 			name: "allowFrom names an unknown tier",
 			tweak: func(app *tierwallv1alpha1.AppIsolation) {
 				app.Spec.Tiers[databaseTier].AllowFrom[0].Tier = "cache"
@@ -1289,7 +1304,7 @@ func TestRenderErrors(t *testing.T) {
 			tweak: func(app *tierwallv1alpha1.AppIsolation) {
 				app.Spec.Tiers[frontendTier].EgressTo = []tierwallv1alpha1.EgressRule{{}}
 			},
-			want: []string{"spec.tiers[0].egressTo[0]", "Required value", "set one of namespaceSelector and/or podSelector, ipBlock, or kubeAPIServer"},
+			want: []string{"spec.tiers[0].egressTo[0]", "Required value", "set one of namespaceSelector and/or podSelector, ipBlock, kubeAPIServer, or appIsolation"},
 		},
 		{
 			name: "an allowFrom entry without ports on a tier without ports",

@@ -105,6 +105,11 @@ func IPPeer(cidr string, except ...string) tierwallv1alpha1.Peer {
 	return tierwallv1alpha1.Peer{IPBlock: &tierwallv1alpha1.IPBlock{CIDR: cidr, Except: except}}
 }
 
+// PaymentsAPI is a reference to the AppIsolation api of namespace payments.
+func PaymentsAPI() *tierwallv1alpha1.AppIsolationReference {
+	return &tierwallv1alpha1.AppIsolationReference{Namespace: "payments", Name: "api"}
+}
+
 // NumericPort is a TCP port by number.
 func NumericPort(port int32) tierwallv1alpha1.Port {
 	return tierwallv1alpha1.Port{Port: intstr.FromInt32(port)}
@@ -231,7 +236,7 @@ var Rejections = []Case{
 	{
 		Name:  "allowFrom names a tier that does not exist",
 		Tweak: func(app *tierwallv1alpha1.AppIsolation) { Database(app).AllowFrom[0].Tier = "cache" },
-		Want:  []string{"spec.tiers", "every allowFrom[].tier must be the name of a tier declared in spec.tiers"},
+		Want:  []string{"spec.tiers", "every allowFrom[].tier without appIsolation must be the name of a tier declared in spec.tiers"},
 	},
 	{
 		Name:  "allowFrom names an unknown ingress controller",
@@ -505,7 +510,67 @@ var Rejections = []Case{
 			Frontend(app).AllowFrom = []tierwallv1alpha1.Peer{IPPeer("0.0.0.0/0")}
 		},
 		Want: []string{"spec.tiers",
-			"allowFrom may only name tiers when spec.policyTypes does not include Ingress"},
+			"allowFrom may only name tiers of this AppIsolation when spec.policyTypes does not include Ingress"},
+	},
+	{
+		Name: "an allowFrom tier of another AppIsolation with policyTypes [Egress]",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			SetPolicyTypes(tierwallv1alpha1.PolicyTypeEgress)(app)
+			app.Spec.IngressControllers = nil
+			Frontend(app).AllowFrom = []tierwallv1alpha1.Peer{{AppIsolation: PaymentsAPI(), Tier: "backend"}}
+		},
+		Want: []string{"spec.tiers",
+			"allowFrom may only name tiers of this AppIsolation when spec.policyTypes does not include Ingress"},
+	},
+	{
+		Name:  "an allowFrom appIsolation without tier",
+		Tweak: AllowFromDatabase(tierwallv1alpha1.Peer{AppIsolation: PaymentsAPI()}),
+		Want: []string{"spec.tiers[1].allowFrom[1].tier",
+			"appIsolation needs tier: name the tier of that AppIsolation to accept traffic from"},
+	},
+	{
+		Name:  "an allowFrom appIsolation with an ipBlock",
+		Tweak: AllowFromDatabase(tierwallv1alpha1.Peer{AppIsolation: PaymentsAPI(), Tier: "backend", IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8"}}),
+		Want: []string{"spec.tiers[1].allowFrom[1]",
+			"set exactly one of tier (with appIsolation for another AppIsolation's tier), ingressController, ipBlock, or namespaceSelector and/or podSelector"},
+	},
+	{
+		Name: "an appIsolation reference to a namespace that is not a DNS label",
+		Tweak: AllowFromDatabase(tierwallv1alpha1.Peer{
+			AppIsolation: &tierwallv1alpha1.AppIsolationReference{Namespace: "Payments", Name: "api"}, Tier: "backend"}),
+		Want: []string{"spec.tiers[1].allowFrom[1].appIsolation.namespace",
+			"must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"},
+	},
+	{
+		Name: "an appIsolation reference without a name",
+		Tweak: AllowFromDatabase(tierwallv1alpha1.Peer{
+			AppIsolation: &tierwallv1alpha1.AppIsolationReference{Namespace: "payments"}, Tier: "backend"}),
+		Want: []string{"spec.tiers[1].allowFrom[1].appIsolation.name"},
+	},
+	{
+		Name: "an egressTo appIsolation without tier",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{AppIsolation: PaymentsAPI()}}
+		},
+		Want: []string{"spec.tiers[0].egressTo[0].tier",
+			"appIsolation and tier go together: tier names a tier of the AppIsolation that appIsolation names"},
+	},
+	{
+		Name: "an egressTo tier without appIsolation",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{Tier: "database"}}
+		},
+		Want: []string{"spec.tiers[0].egressTo[0]",
+			"set exactly one of ipBlock, kubeAPIServer, appIsolation (with tier), or namespaceSelector and/or podSelector",
+			"appIsolation and tier go together: tier names a tier of the AppIsolation that appIsolation names"},
+	},
+	{
+		Name: "an egressTo appIsolation with a podSelector",
+		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
+			Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{AppIsolation: PaymentsAPI(), Tier: "backend", PodSelector: Selector("app", "api")}}
+		},
+		Want: []string{"spec.tiers[0].egressTo[0]",
+			"set exactly one of ipBlock, kubeAPIServer, appIsolation (with tier), or namespaceSelector and/or podSelector"},
 	},
 	{
 		Name:  "an ingress controller with neither namespace nor ipBlocks",
@@ -553,7 +618,7 @@ var Rejections = []Case{
 			}}
 		},
 		Want: []string{"spec.tiers[0].egressTo[0]",
-			"set exactly one of ipBlock, kubeAPIServer, or namespaceSelector and/or podSelector"},
+			"set exactly one of ipBlock, kubeAPIServer, appIsolation (with tier), or namespaceSelector and/or podSelector"},
 	},
 	{
 		Name: "an egressTo entry with kubeAPIServer and ports",
