@@ -83,6 +83,13 @@ func RenderAll(n Notes, objs *input.Objects) ([]Rendered, error) {
 		if app.Spec.FollowsKubeAPIServer() && !platform.KubeAPIServer.Known() {
 			n.note("AppIsolation %s/%s allows egress to the API server, and the input has none of its EndpointSlices: rendered without its endpoints, so nothing is allowed to it here; the operator allows the endpoints of default/kubernetes (add them: kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes -o yaml)", app.Namespace, app.Name)
 		}
+		for _, ref := range app.Spec.References() {
+			if !slices.ContainsFunc(objs.AppIsolations, func(o tierwallv1alpha1.AppIsolation) bool {
+				return o.Namespace == ref.Namespace && o.Name == ref.Name
+			}) {
+				n.note("AppIsolation %s/%s names AppIsolation %s, which the input does not hold: rendered without it, so its tiers are allowed nothing here, as in a cluster without it (add it to the input)", app.Namespace, app.Name, ref)
+			}
+		}
 		if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {
 			n.note("AppIsolation %s/%s is in DryRun mode: the operator would apply none of its policies; shown as in Enforce mode", app.Namespace, app.Name)
 		}
@@ -92,10 +99,15 @@ func RenderAll(n Notes, objs *input.Objects) ([]Rendered, error) {
 }
 
 // Platform is what objs say of the cluster's platform endpoints, as the
-// operator reads them: the Nodes' InternalIPs, and the endpoints of the
-// default/kubernetes Service's EndpointSlices.
+// operator reads them: the Nodes' InternalIPs, the endpoints of the
+// default/kubernetes Service's EndpointSlices, and the AppIsolations that
+// cross-namespace tier peers name.
 func Platform(objs *input.Objects) render.Platform {
-	return render.Platform{NodeAddresses: render.NodeAddresses(objs.Nodes), KubeAPIServer: render.KubeAPIServerEndpoints(apiServerSlices(objs))}
+	return render.Platform{
+		NodeAddresses: render.NodeAddresses(objs.Nodes),
+		KubeAPIServer: render.KubeAPIServerEndpoints(apiServerSlices(objs)),
+		AppIsolations: objs.AppIsolations,
+	}
 }
 
 // Explain returns the renderer's own findings on an AppIsolation that
