@@ -36,6 +36,12 @@ import (
 //     169.254.20.10 unless it names another); to the pods of a tier that
 //     lists one of its own tiers in allowFrom, on that entry's ports; and to
 //     the egressTo destinations of its tiers, on their ports.
+//   - A tier of another AppIsolation (an appIsolation peer) is that
+//     AppIsolation's governed pods in the tier, in its namespace, as the
+//     platform's AppIsolations declare them; one the platform does not
+//     hold is nothing. Egress to it is on the entry's ports, else on the
+//     ports that tier accepts from this one, else on its tier's ports,
+//     else on every port it accepts from some peer.
 //   - Peers have NetworkPolicy semantics: a podSelector alone selects pods of
 //     the app's namespace, a namespaceSelector alone every pod of the
 //     namespaces it selects, both together pods matching both; an ipBlock
@@ -136,6 +142,15 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 		for j, p := range t.AllowFrom {
 			peerPath := fmt.Sprintf("%s.allowFrom[%d]", path, j)
 			switch {
+			case p.AppIsolation != nil:
+				peer, _, err := otherTier(platform, *p.AppIsolation, p.Tier)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", peerPath, err)
+				}
+				if peer != nil {
+					peer.ports = t.PeerPorts(&p)
+					it.from = append(it.from, *peer)
+				}
 			case p.Tier != "":
 				it.fromTier = append(it.fromTier, intentTierPeer{name: p.Tier, ports: t.PeerPorts(&p)})
 			case p.IngressController != "":
@@ -173,6 +188,21 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 			}
 		}
 		for j, e := range t.EgressTo {
+			if e.AppIsolation != nil {
+				peer, dest, err := otherTier(platform, *e.AppIsolation, e.Tier)
+				if err != nil {
+					return nil, fmt.Errorf("%s.egressTo[%d]: %w", path, j, err)
+				}
+				ports := e.Ports
+				if peer != nil && len(ports) == 0 {
+					ports = dest.EgressPorts(tierwallv1alpha1.AppIsolationReference{Namespace: app.Namespace, Name: app.Name}, t.Name)
+				}
+				// An unknown tier, or one that accepts no port: nothing.
+				if peer != nil && len(ports) > 0 {
+					it.egress = append(it.egress, intentEgress{to: *peer, ports: ports})
+				}
+				continue
+			}
 			if e.KubeAPIServer != nil {
 				// Every endpoint address on every endpoint port; none known,
 				// nothing.
@@ -199,6 +229,37 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 		in.tiers = append(in.tiers, it)
 	}
 	return in, nil
+}
+
+// otherTier reads the pods of the tier named tier of the AppIsolation ref,
+// as the platform holds it: its governed pods in that tier, in its
+// namespace. It returns nil, and no error, when the platform does not hold
+// the AppIsolation or the tier.
+func otherTier(platform render.Platform, ref tierwallv1alpha1.AppIsolationReference, tier string) (*intentPeer, *tierwallv1alpha1.Tier, error) {
+	for i := range platform.AppIsolations {
+		other := &platform.AppIsolations[i]
+		if other.Namespace != ref.Namespace || other.Name != ref.Name {
+			continue
+		}
+		t := other.Spec.TierNamed(tier)
+		if t == nil {
+			return nil, nil, nil
+		}
+		pods, err := selector(&t.PodSelector, fmt.Sprintf("tier %s of AppIsolation %s: podSelector", tier, ref))
+		if err != nil {
+			return nil, nil, err
+		}
+		if other.Spec.PodSelector != nil {
+			governed, err := selector(other.Spec.PodSelector, fmt.Sprintf("AppIsolation %s: spec.podSelector", ref))
+			if err != nil {
+				return nil, nil, err
+			}
+			requirements, _ := governed.Requirements()
+			pods = pods.Add(requirements...)
+		}
+		return &intentPeer{namespace: ref.Namespace, pods: pods}, t, nil
+	}
+	return nil, nil, nil
 }
 
 func selector(s *metav1.LabelSelector, path string) (labels.Selector, error) {

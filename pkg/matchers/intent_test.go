@@ -257,3 +257,80 @@ func TestIntentRejectsWhatItCannotRead(t *testing.T) {
 		})
 	}
 }
+
+// TestIntentOtherAppIsolations covers tiers of other AppIsolations: their
+// governed pods in the tier, in their namespace, as the platform declares
+// them; nothing when the platform does not hold them.
+func TestIntentOtherAppIsolations(t *testing.T) {
+	lookup := func(ns string) labels.Set { return reach.NamespaceLabels(ns, nil) }
+	payments := tierwallv1alpha1.AppIsolationReference{Namespace: "payments", Name: "api"}
+	api := tierwallv1alpha1.AppIsolation{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "payments", Name: "api"},
+		Spec: tierwallv1alpha1.AppIsolationSpec{
+			PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}},
+			Tiers: []tierwallv1alpha1.Tier{{
+				Name: "backend", PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"tier": "backend"}},
+				Ports: []tierwallv1alpha1.Port{{Port: intstr.FromInt32(8080)}},
+				AllowFrom: []tierwallv1alpha1.Peer{{
+					AppIsolation: &tierwallv1alpha1.AppIsolationReference{Namespace: "shop", Name: "shop"}, Tier: "web",
+					Ports: []tierwallv1alpha1.Port{{Port: intstr.FromInt32(9090)}},
+				}},
+			}},
+		},
+	}
+	calls := func(ports ...tierwallv1alpha1.Port) func(*tierwallv1alpha1.AppIsolation) {
+		return func(a *tierwallv1alpha1.AppIsolation) {
+			a.Spec.Tiers[0].EgressTo = []tierwallv1alpha1.EgressRule{{AppIsolation: &payments, Tier: "backend", Ports: ports}}
+		}
+	}
+	acceptsBackend := func(a *tierwallv1alpha1.AppIsolation) {
+		a.Spec.Tiers[2].AllowFrom = append(a.Spec.Tiers[2].AllowFrom, tierwallv1alpha1.Peer{AppIsolation: &payments, Tier: "backend"})
+	}
+	var (
+		web       = testPod("shop/web", "10.1.0.2", map[string]string{"app": "shop", "tier": "web"})
+		db        = testPod("shop/db", "10.1.0.4", map[string]string{"app": "shop", "tier": "db"}, corev1.ContainerPort{ContainerPort: 3306})
+		backend   = testPod("payments/backend", "10.5.0.2", map[string]string{"app": "api", "tier": "backend"})
+		stray     = testPod("payments/stray", "10.5.0.3", map[string]string{"tier": "backend"})
+		lookalike = testPod("billing/backend", "10.6.0.2", map[string]string{"app": "api", "tier": "backend"})
+	)
+	tests := []struct {
+		name     string
+		tweak    func(*tierwallv1alpha1.AppIsolation)
+		unknown  bool // the platform does not hold payments/api
+		ingress  bool
+		src, dst *corev1.Pod
+		port     int32
+		want     bool
+	}{
+		{name: "egress to the tier, on the ports it accepts from this tier", tweak: calls(), src: web, dst: backend, port: 9090, want: true},
+		{name: "egress to the tier, not on its tier ports when it names this tier", tweak: calls(), src: web, dst: backend, port: 8080},
+		{name: "egress on the entry's own ports", tweak: calls(tierwallv1alpha1.Port{Port: intstr.FromInt32(8443)}), src: web, dst: backend, port: 8443, want: true},
+		{name: "egress to a pod it does not govern", tweak: calls(), src: web, dst: stray, port: 9090},
+		{name: "egress to the same labels in another namespace", tweak: calls(), src: web, dst: lookalike, port: 9090},
+		{name: "egress to an AppIsolation the platform does not hold", tweak: calls(), unknown: true, src: web, dst: backend, port: 9090},
+		{name: "ingress from the tier, on the tier's ports", tweak: acceptsBackend, ingress: true, src: backend, dst: db, port: 3306, want: true},
+		{name: "ingress from a pod it does not govern", tweak: acceptsBackend, ingress: true, src: stray, dst: db, port: 3306},
+		{name: "ingress from an AppIsolation the platform does not hold", tweak: acceptsBackend, unknown: true, ingress: true, src: backend, dst: db, port: 3306},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := shop()
+			tt.tweak(app)
+			platform := render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{api}}
+			if tt.unknown {
+				platform.AppIsolations = nil
+			}
+			in, err := newIntent(app, lookup, platform)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := in.egress(tt.src, tt.dst, tt.port, corev1.ProtocolTCP)
+			if tt.ingress {
+				got = in.ingress(tt.src, tt.dst, tt.port, corev1.ProtocolTCP)
+			}
+			if got != tt.want {
+				t.Errorf("declared = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

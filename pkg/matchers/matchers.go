@@ -131,8 +131,9 @@ func (m *allowFlow) message(want, got string) string {
 // reach --explain` does, and prints the rows of the matrix involved.
 //
 // An AppIsolation that follows the cluster (an ingress controller with
-// hostNetwork, egress to the API server) declares what it declares on a platform: give the one its
-// policies were rendered for with OnPlatform; without it, no Node is known.
+// hostNetwork, egress to the API server, tiers of other AppIsolations)
+// declares what it declares on a platform: give the one its policies were
+// rendered for with OnPlatform; without it, none of these is known.
 func IsolateExactly(app *tierwallv1alpha1.AppIsolation, opts ...Option) types.GomegaMatcher {
 	m := &isolateExactly{app: app}
 	for _, o := range opts {
@@ -146,8 +147,10 @@ type Option func(*isolateExactly)
 
 // OnPlatform gives IsolateExactly the cluster's addresses the AppIsolation
 // follows, as they were given to render.Render: a hostNetwork ingress
-// controller is declared to send from the Node addresses of p, and a tier
-// with egressTo kubeAPIServer to reach its API server endpoints.
+// controller is declared to send from the Node addresses of p, a tier with
+// egressTo kubeAPIServer to reach its API server endpoints, and a peer
+// naming another AppIsolation's tier to be that tier's pods as p's
+// AppIsolations declare it.
 func OnPlatform(p render.Platform) Option {
 	return func(m *isolateExactly) { m.platform = p }
 }

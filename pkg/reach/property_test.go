@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -31,9 +32,13 @@ func TestRenderedPoliciesAllowExactlyTheDeclaredGraph(t *testing.T) {
 	for seed := range uint64(500) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			w := newWorld(rand.New(rand.NewPCG(seed, 42)))
-			policies, err := render.Render(w.app, w.platform)
-			if err != nil {
-				t.Fatalf("render: %v\n%s", err, w)
+			var policies []networkingv1.NetworkPolicy
+			for _, app := range w.apps() {
+				rendered, err := render.Render(app, w.platformOf(app))
+				if err != nil {
+					t.Fatalf("render: %v\n%s", err, w)
+				}
+				policies = append(policies, rendered...)
 			}
 			e, err := reach.New(reach.State{Pods: w.pods, Policies: policies})
 			if err != nil {
@@ -65,23 +70,64 @@ func TestRenderedPoliciesAllowExactlyTheDeclaredGraph(t *testing.T) {
 			// The matcher users assert with reads the spec with an oracle
 			// of its own: it must agree with this one and the renderer.
 			g := gomega.NewGomega(func(message string, _ ...int) { t.Errorf("%s\n%s", message, w) })
-			g.Expect(e).To(matchers.IsolateExactly(w.app, matchers.OnPlatform(w.platform)))
+			for _, app := range w.apps() {
+				g.Expect(e).To(matchers.IsolateExactly(app, matchers.OnPlatform(w.platformOf(app))))
+			}
 		})
 	}
 }
 
-const appNS = "app"
+// appNS and peerNS are the namespaces of the AppIsolation under test and of
+// the one whose tiers it may name (and that may name its tiers).
+const (
+	appNS  = "app"
+	peerNS = "peer"
+)
 
-// world is a random AppIsolation with a pod population.
+// world is a random AppIsolation with a pod population, and maybe a second
+// AppIsolation in another namespace that the two may name each other's
+// tiers in.
 type world struct {
-	app  *tierwallv1alpha1.AppIsolation
+	app *tierwallv1alpha1.AppIsolation
+	// peer is the other AppIsolation, nil when the cluster does not hold
+	// it (the app may still name it).
+	peer *tierwallv1alpha1.AppIsolation
 	pods []corev1.Pod
-	// platform are the Node addresses the AppIsolation is rendered for.
+	// platform are the Node addresses and API server endpoints the
+	// AppIsolations are rendered for.
 	platform render.Platform
 }
 
 func (w *world) String() string {
-	return fmt.Sprintf("spec: %+v", w.app.Spec)
+	if w.peer == nil {
+		return fmt.Sprintf("spec: %+v", w.app.Spec)
+	}
+	return fmt.Sprintf("spec: %+v\npeer spec: %+v", w.app.Spec, w.peer.Spec)
+}
+
+// apps are the AppIsolations the cluster holds.
+func (w *world) apps() []*tierwallv1alpha1.AppIsolation {
+	if w.peer == nil {
+		return []*tierwallv1alpha1.AppIsolation{w.app}
+	}
+	return []*tierwallv1alpha1.AppIsolation{w.app, w.peer}
+}
+
+// platformOf is the platform app is rendered on: the world's, and the
+// other AppIsolation, if the cluster holds it.
+func (w *world) platformOf(app *tierwallv1alpha1.AppIsolation) render.Platform {
+	p := w.platform
+	for _, other := range w.apps() {
+		if other != app {
+			p.AppIsolations = append(p.AppIsolations, *other)
+		}
+	}
+	return p
+}
+
+// reference names app.
+func reference(app *tierwallv1alpha1.AppIsolation) *tierwallv1alpha1.AppIsolationReference {
+	return &tierwallv1alpha1.AppIsolationReference{Namespace: app.Namespace, Name: app.Name}
 }
 
 var portChoices = []tierwallv1alpha1.Port{
@@ -162,6 +208,14 @@ func newWorld(r *rand.Rand) *world {
 		if r.IntN(3) == 0 && app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
 			t.EgressTo = append(t.EgressTo, tierwallv1alpha1.EgressRule{KubeAPIServer: &tierwallv1alpha1.KubeAPIServer{}})
 		}
+		// Tiers of the peer AppIsolation; u2 is a tier it never has.
+		peer := &tierwallv1alpha1.AppIsolationReference{Namespace: peerNS, Name: "b"}
+		if r.IntN(3) == 0 && app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) {
+			t.AllowFrom = append(t.AllowFrom, withPorts(tierwallv1alpha1.Peer{AppIsolation: peer, Tier: fmt.Sprintf("u%d", r.IntN(3))}))
+		}
+		if r.IntN(3) == 0 && app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+			t.EgressTo = append(t.EgressTo, tierwallv1alpha1.EgressRule{AppIsolation: peer, Tier: fmt.Sprintf("u%d", r.IntN(3)), Ports: randomPorts(r)})
+		}
 		app.Spec.Tiers = append(app.Spec.Tiers, t)
 	}
 	if app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
@@ -176,6 +230,7 @@ func newWorld(r *rand.Rand) *world {
 	}
 
 	w := &world{app: app}
+	w.peer = newPeer(r, app, tiers)
 	pod := func(namespace, name string, labels map[string]string) {
 		w.pods = append(w.pods, corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: labels},
@@ -195,6 +250,13 @@ func newWorld(r *rand.Rand) *world {
 	}
 	pod(appNS, "no-tier", with(nil))
 	pod(appNS, "other-app", map[string]string{"app": "b", "tier": "0"})
+	// The peer's pods, and lookalikes: not governed, in another namespace.
+	for i := range 2 {
+		pod(peerNS, fmt.Sprintf("u%d", i), map[string]string{"app": "b", "tier": fmt.Sprint(i)})
+		pod(peerNS, fmt.Sprintf("u%d-ungoverned", i), map[string]string{"tier": fmt.Sprint(i)})
+		pod("elsewhere", fmt.Sprintf("u%d-lookalike", i), map[string]string{"app": "b", "tier": fmt.Sprint(i)})
+	}
+	pod(peerNS, "peer-no-tier", map[string]string{"app": "b"})
 	for i := range 2 {
 		pod(fmt.Sprintf("ingress%d", i), fmt.Sprintf("ic%d", i), map[string]string{"ic": fmt.Sprint(i)})
 		pod(fmt.Sprintf("ingress%d", i), fmt.Sprintf("ic%d-other", i), map[string]string{"ic": "other"})
@@ -235,6 +297,46 @@ func newWorld(r *rand.Rand) *world {
 	return w
 }
 
+// newPeer returns, most of the time, the peer AppIsolation b of namespace
+// peer: tiers u0 and maybe u1, that accept each other and tiers of app
+// (t0..t<tiers-1>), and may connect to them; nil the rest of the time.
+func newPeer(r *rand.Rand, app *tierwallv1alpha1.AppIsolation, tiers int) *tierwallv1alpha1.AppIsolation {
+	if r.IntN(5) == 0 {
+		return nil
+	}
+	b := &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Namespace: peerNS, Name: "b", UID: "uid-b"}}
+	b.Spec.PodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "b"}}
+	b.Spec.PolicyTypes = [][]tierwallv1alpha1.PolicyType{
+		nil,
+		{tierwallv1alpha1.PolicyTypeIngress},
+		{tierwallv1alpha1.PolicyTypeEgress},
+	}[r.IntN(3)]
+	count := 1 + r.IntN(2)
+	for i := range count {
+		u := tierwallv1alpha1.Tier{Name: fmt.Sprintf("u%d", i), PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"tier": fmt.Sprint(i)}}}
+		u.Ports = randomPorts(r)
+		withPorts := func(p tierwallv1alpha1.Peer) tierwallv1alpha1.Peer {
+			if len(u.Ports) == 0 || r.IntN(4) == 0 {
+				for len(p.Ports) == 0 {
+					p.Ports = randomPorts(r)
+				}
+			}
+			return p
+		}
+		if r.IntN(2) == 0 {
+			u.AllowFrom = append(u.AllowFrom, withPorts(tierwallv1alpha1.Peer{Tier: fmt.Sprintf("u%d", r.IntN(count))}))
+		}
+		if r.IntN(2) == 0 && b.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) {
+			u.AllowFrom = append(u.AllowFrom, withPorts(tierwallv1alpha1.Peer{AppIsolation: reference(app), Tier: fmt.Sprintf("t%d", r.IntN(tiers))}))
+		}
+		if r.IntN(2) == 0 && b.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress) {
+			u.EgressTo = append(u.EgressTo, tierwallv1alpha1.EgressRule{AppIsolation: reference(app), Tier: fmt.Sprintf("t%d", r.IntN(tiers)), Ports: randomPorts(r)})
+		}
+		b.Spec.Tiers = append(b.Spec.Tiers, u)
+	}
+	return b
+}
+
 // randomPorts returns up to two distinct port choices.
 func randomPorts(r *rand.Rand) []tierwallv1alpha1.Port {
 	picked := r.Perm(len(portChoices))[:r.IntN(3)]
@@ -247,23 +349,50 @@ func randomPorts(r *rand.Rand) []tierwallv1alpha1.Port {
 
 func ports(p *corev1.Pod) []corev1.ContainerPort { return p.Spec.Containers[0].Ports }
 
-// governed says whether the AppIsolation governs p.
-func (w *world) governed(p *corev1.Pod) bool {
-	return p.Namespace == appNS && (w.app.Spec.PodSelector == nil || p.Labels["app"] == "a")
+// governed says whether app governs p: every AppIsolation of the world
+// governs the pods of its namespace with its app label, if it has one.
+func governed(app *tierwallv1alpha1.AppIsolation, p *corev1.Pod) bool {
+	return app != nil && p.Namespace == app.Namespace &&
+		(app.Spec.PodSelector == nil || p.Labels["app"] == app.Spec.PodSelector.MatchLabels["app"])
 }
 
-// tiersOf returns the tiers p is in.
-func (w *world) tiersOf(p *corev1.Pod) []*tierwallv1alpha1.Tier {
+// tiersOf returns the tiers of app that p is in.
+func tiersOf(app *tierwallv1alpha1.AppIsolation, p *corev1.Pod) []*tierwallv1alpha1.Tier {
 	var out []*tierwallv1alpha1.Tier
-	if !w.governed(p) {
+	if !governed(app, p) {
 		return nil
 	}
-	for i := range w.app.Spec.Tiers {
-		if t := &w.app.Spec.Tiers[i]; p.Labels["tier"] == t.PodSelector.MatchLabels["tier"] {
+	for i := range app.Spec.Tiers {
+		if t := &app.Spec.Tiers[i]; p.Labels["tier"] == t.PodSelector.MatchLabels["tier"] {
 			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// owner is the AppIsolation that governs p, or nil.
+func (w *world) owner(p *corev1.Pod) *tierwallv1alpha1.AppIsolation {
+	for _, app := range w.apps() {
+		if governed(app, p) {
+			return app
+		}
+	}
+	return nil
+}
+
+// named is the AppIsolation ref names, or nil when the world has none.
+func (w *world) named(ref tierwallv1alpha1.AppIsolationReference) *tierwallv1alpha1.AppIsolation {
+	for _, app := range w.apps() {
+		if app.Namespace == ref.Namespace && app.Name == ref.Name {
+			return app
+		}
+	}
+	return nil
+}
+
+// inTier says whether p is in the tier named tier of the AppIsolation ref.
+func (w *world) inTier(p *corev1.Pod, ref tierwallv1alpha1.AppIsolationReference, tier string) bool {
+	return slices.ContainsFunc(tiersOf(w.named(ref), p), func(t *tierwallv1alpha1.Tier) bool { return t.Name == tier })
 }
 
 // portDeclared says whether ports include the container port.
@@ -288,68 +417,132 @@ func portDeclared(ports []tierwallv1alpha1.Port, cp corev1.ContainerPort) bool {
 	return false
 }
 
-// allowed is the oracle: what the spec declares about a connection.
+// allowed is the oracle: what the specs declare about a connection. The
+// source's AppIsolation decides its egress, the destination's its ingress.
 func (w *world) allowed(src, dst *corev1.Pod, cp corev1.ContainerPort) bool {
-	if !w.governed(src) && !w.governed(dst) {
-		return true // no policy selects either pod
+	return w.egressAllowed(src, dst, cp) && w.ingressAllowed(src, dst, cp)
+}
+
+// isolates says whether app isolates direction d.
+func isolates(app *tierwallv1alpha1.AppIsolation, d tierwallv1alpha1.PolicyType) bool {
+	return len(app.Spec.PolicyTypes) == 0 || slices.Contains(app.Spec.PolicyTypes, d)
+}
+
+// entryPorts are the ports an allowFrom entry of t accepts: its own, or
+// else the tier's.
+func entryPorts(t *tierwallv1alpha1.Tier, peer tierwallv1alpha1.Peer) []tierwallv1alpha1.Port {
+	if len(peer.Ports) > 0 {
+		return peer.Ports
 	}
-	// into a tier of dst, from a peer it lists, on that entry's ports: its
-	// own, or else the tier's
-	accepted := func(fromSource func(tierwallv1alpha1.Peer) bool) bool {
-		for _, t := range w.tiersOf(dst) {
-			for _, peer := range t.AllowFrom {
-				ports := peer.Ports
-				if len(ports) == 0 {
-					ports = t.Ports
-				}
-				if fromSource(peer) && portDeclared(ports, cp) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	fromSrc := func(peer tierwallv1alpha1.Peer) bool {
-		if peer.Tier != "" {
-			return slices.ContainsFunc(w.tiersOf(src), func(t *tierwallv1alpha1.Tier) bool { return t.Name == peer.Tier })
-		}
-		for _, c := range w.app.Spec.IngressControllers {
-			if c.Name == peer.IngressController && src.Namespace == c.Namespace &&
-				(c.PodSelector == nil || src.Labels["ic"] == c.PodSelector.MatchLabels["ic"]) {
-				return true
-			}
-			if c.Name == peer.IngressController && c.HostNetwork && src.Status.PodIP != "" &&
-				slices.Contains(w.platform.NodeAddresses, netip.MustParseAddr(src.Status.PodIP)) {
+	return t.Ports
+}
+
+// accepts says whether a tier of dst's AppIsolation lists a peer that
+// fromSource says is the source, on the container port.
+func accepts(app *tierwallv1alpha1.AppIsolation, dst *corev1.Pod, cp corev1.ContainerPort, fromSource func(tierwallv1alpha1.Peer) bool) bool {
+	for _, t := range tiersOf(app, dst) {
+		for _, peer := range t.AllowFrom {
+			if fromSource(peer) && portDeclared(entryPorts(t, peer), cp) {
 				return true
 			}
 		}
-		return false
+	}
+	return false
+}
+
+// isSource says whether an allowFrom peer of app is src.
+func (w *world) isSource(app *tierwallv1alpha1.AppIsolation, src *corev1.Pod, peer tierwallv1alpha1.Peer) bool {
+	switch {
+	case peer.AppIsolation != nil:
+		return w.inTier(src, *peer.AppIsolation, peer.Tier)
+	case peer.Tier != "":
+		return slices.ContainsFunc(tiersOf(app, src), func(t *tierwallv1alpha1.Tier) bool { return t.Name == peer.Tier })
+	}
+	for _, c := range app.Spec.IngressControllers {
+		if c.Name == peer.IngressController && src.Namespace == c.Namespace &&
+			(c.PodSelector == nil || src.Labels["ic"] == c.PodSelector.MatchLabels["ic"]) {
+			return true
+		}
+		if c.Name == peer.IngressController && c.HostNetwork && src.Status.PodIP != "" &&
+			slices.Contains(w.platform.NodeAddresses, netip.MustParseAddr(src.Status.PodIP)) {
+			return true
+		}
+	}
+	return false
+}
+
+// ingressAllowed says whether dst's AppIsolation lets it accept the
+// connection.
+func (w *world) ingressAllowed(src, dst *corev1.Pod, cp corev1.ContainerPort) bool {
+	app := w.owner(dst)
+	return app == nil || !isolates(app, tierwallv1alpha1.PolicyTypeIngress) ||
+		accepts(app, dst, cp, func(peer tierwallv1alpha1.Peer) bool { return w.isSource(app, src, peer) })
+}
+
+// egressAllowed says whether src's AppIsolation lets it open the
+// connection.
+func (w *world) egressAllowed(src, dst *corev1.Pod, cp corev1.ContainerPort) bool {
+	app := w.owner(src)
+	if app == nil || !isolates(app, tierwallv1alpha1.PolicyTypeEgress) {
+		return true
 	}
 	nodeLocal := ""
-	if w.app.Spec.DNS != nil && w.app.Spec.DNS.NodeLocal != nil {
-		nodeLocal = w.app.Spec.DNS.NodeLocal.Address
+	if app.Spec.DNS != nil && app.Spec.DNS.NodeLocal != nil {
+		nodeLocal = app.Spec.DNS.NodeLocal.Address
 		if nodeLocal == "" {
 			nodeLocal = "169.254.20.10"
 		}
 	}
-	dnsQuery := (w.app.Spec.DNS == nil || !w.app.Spec.DNS.Disabled) && cp.ContainerPort == 53 &&
+	dnsQuery := (app.Spec.DNS == nil || !app.Spec.DNS.Disabled) && cp.ContainerPort == 53 &&
 		(dst.Namespace == "kube-system" && dst.Labels["k8s-app"] == "kube-dns" ||
 			nodeLocal != "" && dst.Status.PodIP == nodeLocal)
-
-	// a direction the AppIsolation does not isolate is open
-	isolates := func(d tierwallv1alpha1.PolicyType) bool {
-		return len(w.app.Spec.PolicyTypes) == 0 || slices.Contains(w.app.Spec.PolicyTypes, d)
+	if dnsQuery {
+		return true
 	}
-	toAPIServer := dst.Status.PodIP != "" &&
-		slices.Contains(w.platform.KubeAPIServer.Addresses, netip.MustParseAddr(dst.Status.PodIP)) &&
-		slices.Contains(w.platform.KubeAPIServer.Ports, render.EndpointPort{Port: cp.ContainerPort, Protocol: cp.Protocol}) &&
-		slices.ContainsFunc(w.tiersOf(src), func(t *tierwallv1alpha1.Tier) bool {
-			return slices.ContainsFunc(t.EgressTo, func(e tierwallv1alpha1.EgressRule) bool { return e.KubeAPIServer != nil })
-		})
-	egressOK := !w.governed(src) || !isolates(tierwallv1alpha1.PolicyTypeEgress) || dnsQuery || toAPIServer ||
-		(w.governed(dst) && accepted(func(peer tierwallv1alpha1.Peer) bool {
-			return peer.Tier != "" && fromSrc(peer)
-		}))
-	ingressOK := !w.governed(dst) || !isolates(tierwallv1alpha1.PolicyTypeIngress) || accepted(fromSrc)
-	return egressOK && ingressOK
+	for _, t := range tiersOf(app, src) {
+		for _, e := range t.EgressTo {
+			switch {
+			case e.KubeAPIServer != nil:
+				if dst.Status.PodIP != "" &&
+					slices.Contains(w.platform.KubeAPIServer.Addresses, netip.MustParseAddr(dst.Status.PodIP)) &&
+					slices.Contains(w.platform.KubeAPIServer.Ports, render.EndpointPort{Port: cp.ContainerPort, Protocol: cp.Protocol}) {
+					return true
+				}
+			case e.AppIsolation != nil:
+				if w.inTier(dst, *e.AppIsolation, e.Tier) && portDeclared(w.egressPorts(app, t, e), cp) {
+					return true
+				}
+			}
+		}
+	}
+	// to a tier of its own AppIsolation that lists one of src's tiers
+	return governed(app, dst) && accepts(app, dst, cp, func(peer tierwallv1alpha1.Peer) bool {
+		return peer.AppIsolation == nil && peer.Tier != "" && w.isSource(app, src, peer)
+	})
+}
+
+// egressPorts are the ports of an egressTo entry e of tier t of app that
+// names another AppIsolation's tier: its own; else those that tier accepts
+// from t; else the tier's; else every port it accepts from some peer.
+func (w *world) egressPorts(app *tierwallv1alpha1.AppIsolation, t *tierwallv1alpha1.Tier, e tierwallv1alpha1.EgressRule) []tierwallv1alpha1.Port {
+	if len(e.Ports) > 0 {
+		return e.Ports
+	}
+	dest := w.named(*e.AppIsolation).Spec.TierNamed(e.Tier)
+	var accepted, all []tierwallv1alpha1.Port
+	names := false
+	for _, peer := range dest.AllowFrom {
+		all = append(all, peer.Ports...)
+		if peer.AppIsolation != nil && *peer.AppIsolation == *reference(app) && peer.Tier == t.Name {
+			names = true
+			accepted = append(accepted, entryPorts(dest, peer)...)
+		}
+	}
+	switch {
+	case names:
+		return accepted
+	case len(dest.Ports) > 0:
+		return dest.Ports
+	}
+	return all
 }

@@ -172,14 +172,19 @@ var (
 	appNames        = []string{"wordpress", "shop", "a", "blog.example", strings.Repeat("n", 63)}
 	tierNames       = []string{"frontend", "database", "cache", "api", "worker", "t", strings.Repeat("t", 40)}
 	controllerNames = []string{"traefik", "ingress-nginx", "haproxy", strings.Repeat("c", 40)}
-	namespaces      = []string{"kube-system", "ingress-nginx", "monitoring", "n", strings.Repeat("n", 63)}
-	labelKeys       = []string{"app", "tier", "app.kubernetes.io/name", "k8s-app", "example.com/role"}
-	labelValues     = []string{"wordpress", "frontend", "mysql", "a", "v1.2_3-x", ""}
-	numericPorts    = []int32{1, 53, 80, 443, 3306, 8080, 65535}
-	namedPorts      = []string{"http", "mysql", "dns-tcp", "metrics", "a1", "h2c", "abcdefghijklmno"}
-	protocols       = []tierwallv1alpha1.Protocol{"", "TCP", "UDP", "SCTP"}
-	modes           = []tierwallv1alpha1.Mode{"", tierwallv1alpha1.ModeEnforce, tierwallv1alpha1.ModeDryRun}
-	policyTypes     = [][]tierwallv1alpha1.PolicyType{
+	// references name other AppIsolations; the platform holds some of
+	// them, and may hold a lookalike in another namespace.
+	references = []tierwallv1alpha1.AppIsolationReference{
+		{Namespace: "payments", Name: "api"}, {Namespace: "fuzz", Name: "shop"}, {Namespace: strings.Repeat("p", 63), Name: "blog.example"},
+	}
+	namespaces   = []string{"kube-system", "ingress-nginx", "monitoring", "n", strings.Repeat("n", 63)}
+	labelKeys    = []string{"app", "tier", "app.kubernetes.io/name", "k8s-app", "example.com/role"}
+	labelValues  = []string{"wordpress", "frontend", "mysql", "a", "v1.2_3-x", ""}
+	numericPorts = []int32{1, 53, 80, 443, 3306, 8080, 65535}
+	namedPorts   = []string{"http", "mysql", "dns-tcp", "metrics", "a1", "h2c", "abcdefghijklmno"}
+	protocols    = []tierwallv1alpha1.Protocol{"", "TCP", "UDP", "SCTP"}
+	modes        = []tierwallv1alpha1.Mode{"", tierwallv1alpha1.ModeEnforce, tierwallv1alpha1.ModeDryRun}
+	policyTypes  = [][]tierwallv1alpha1.PolicyType{
 		nil,
 		{tierwallv1alpha1.PolicyTypeIngress, tierwallv1alpha1.PolicyTypeEgress},
 		{tierwallv1alpha1.PolicyTypeEgress, tierwallv1alpha1.PolicyTypeIngress},
@@ -243,6 +248,29 @@ func generate(data []byte) *generated {
 	}
 	for range s.intn(3) {
 		g.platform.KubeAPIServer.Addresses = append(g.platform.KubeAPIServer.Addresses, netip.MustParseAddr(pick(s, nodeAddresses)))
+	}
+	for range s.intn(4) {
+		ref := pick(s, references)
+		if s.intn(4) == 0 {
+			ref.Namespace = "elsewhere"
+		}
+		other := tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Namespace: ref.Namespace, Name: ref.Name}}
+		if s.intn(2) == 0 {
+			other.Spec.PodSelector = g.otherSelector(s)
+		}
+		for _, name := range pickDistinct(s, tierNames, 1+s.intn(3)) {
+			t := tierwallv1alpha1.Tier{Name: name, PodSelector: *g.otherSelector(s)}
+			for range s.intn(3) {
+				t.Ports = append(t.Ports, otherPort(s))
+			}
+			if s.intn(2) == 0 {
+				t.AllowFrom = append(t.AllowFrom, tierwallv1alpha1.Peer{
+					AppIsolation: &tierwallv1alpha1.AppIsolationReference{Namespace: g.app.Namespace, Name: g.app.Name},
+					Tier:         pick(s, tierNames), Ports: []tierwallv1alpha1.Port{otherPort(s)}})
+			}
+			other.Spec.Tiers = append(other.Spec.Tiers, t)
+		}
+		g.platform.AppIsolations = append(g.platform.AppIsolations, other)
 	}
 	for range s.intn(3) {
 		g.platform.KubeAPIServer.Ports = append(g.platform.KubeAPIServer.Ports, render.EndpointPort{
@@ -357,11 +385,18 @@ func (g *generated) tier(s *source, spec *tierwallv1alpha1.AppIsolationSpec, nam
 	}
 	for range egress {
 		e := tierwallv1alpha1.EgressRule{}
-		switch s.intn(3) {
+		switch s.intn(4) {
 		case 0:
 			e.IPBlock = g.ipBlock(s)
 		case 1:
 			e.NamespaceSelector, e.PodSelector = g.namespaceAndPods(s)
+		case 2:
+			e.AppIsolation, e.Tier = g.reference(s), pick(s, tierNames)
+			if s.rarely() {
+				e.AppIsolation = nil
+				g.refuse("egressTo names a tier but no AppIsolation")
+				g.failRender("egressTo names a tier but no AppIsolation")
+			}
 		default:
 			e.KubeAPIServer = &tierwallv1alpha1.KubeAPIServer{}
 			if s.rarely() {
@@ -380,9 +415,33 @@ func (g *generated) tier(s *source, spec *tierwallv1alpha1.AppIsolationSpec, nam
 	return t
 }
 
+// otherSelector is a selector of another AppIsolation: that AppIsolation
+// fails to render when it is invalid, but this one must not.
+func (g *generated) otherSelector(s *source) *metav1.LabelSelector {
+	if s.rarely() {
+		return &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "not valid"}}
+	}
+	return &metav1.LabelSelector{MatchLabels: map[string]string{"tier": pick(s, tierNames)}}
+}
+
+// otherPort is a port of another AppIsolation: always valid, since
+// admission has checked it.
+func otherPort(s *source) tierwallv1alpha1.Port {
+	if s.intn(4) == 0 {
+		return tierwallv1alpha1.Port{Port: intstr.FromString("mysql")}
+	}
+	return tierwallv1alpha1.Port{Port: intstr.FromInt32(pick(s, []int32{80, 443, 3306, 9090}))}
+}
+
+// reference is a reference to another AppIsolation.
+func (g *generated) reference(s *source) *tierwallv1alpha1.AppIsolationReference {
+	ref := pick(s, references)
+	return &ref
+}
+
 func (g *generated) peer(s *source, spec *tierwallv1alpha1.AppIsolationSpec, tiers, controllers []string) tierwallv1alpha1.Peer {
-	kind := s.intn(6)
-	if (kind == 2 && len(controllers) > 0 || kind == 3 || kind == 4) && !spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) {
+	kind := s.intn(7)
+	if (kind == 2 && len(controllers) > 0 || kind == 3 || kind == 4 || kind == 6) && !spec.Isolates(tierwallv1alpha1.PolicyTypeIngress) {
 		if s.rarely() {
 			g.refuse("an allowFrom entry other than a tier without Ingress in policyTypes")
 		} else {
@@ -402,6 +461,13 @@ func (g *generated) peer(s *source, spec *tierwallv1alpha1.AppIsolationSpec, tie
 		return tierwallv1alpha1.Peer{NamespaceSelector: ns, PodSelector: pods}
 	case kind == 4:
 		return tierwallv1alpha1.Peer{IPBlock: g.ipBlock(s)}
+	case kind == 6:
+		if s.rarely() {
+			g.refuse("allowFrom names another AppIsolation but no tier")
+			g.failRender("allowFrom names another AppIsolation but no tier")
+			return tierwallv1alpha1.Peer{AppIsolation: g.reference(s)}
+		}
+		return tierwallv1alpha1.Peer{AppIsolation: g.reference(s), Tier: pick(s, tierNames)}
 	default:
 		if s.rarely() {
 			g.refuse("allowFrom names an unknown tier")

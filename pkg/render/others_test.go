@@ -145,6 +145,14 @@ func TestRenderOtherAppIsolations(t *testing.T) {
 			want: unchanged,
 		},
 		{
+			name:  "a callee whose tier selector is invalid (it does not render): no rule, rather than a policy the API server refuses",
+			tweak: callBackend(),
+			others: []tierwallv1alpha1.AppIsolation{paymentsAPI(func(app *tierwallv1alpha1.AppIsolation) {
+				app.Spec.Tiers[0].PodSelector = *matchLabels("tier", "back end")
+			})},
+			want: unchanged,
+		},
+		{
 			name:   "allowFrom another AppIsolation's tier adds its pods to the rule on the tier's ports",
 			tweak:  acceptBackend,
 			others: []tierwallv1alpha1.AppIsolation{paymentsAPI()},

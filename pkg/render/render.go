@@ -390,6 +390,13 @@ func (r *renderer) otherTier(ref tierwallv1alpha1.AppIsolationReference, tier st
 	if other.Spec.PodSelector != nil {
 		governed = *other.Spec.PodSelector.DeepCopy()
 	}
+	// The other AppIsolation does not render with an invalid selector, and
+	// this one would not apply with it: its tier is as good as unknown.
+	opts := metav1validation.LabelSelectorValidationOptions{}
+	if len(metav1validation.ValidateLabelSelector(&governed, opts, nil)) > 0 ||
+		len(metav1validation.ValidateLabelSelector(&t.PodSelector, opts, nil)) > 0 {
+		return networkingv1.NetworkPolicyPeer{}, nil, false
+	}
 	// Namespace AND pods in one peer: two peers would mean OR.
 	selector := Intersect(governed, t.PodSelector)
 	return networkingv1.NetworkPolicyPeer{NamespaceSelector: namespaceByName(ref.Namespace), PodSelector: &selector}, t, true
