@@ -168,7 +168,7 @@ func TestRun(t *testing.T) {
 			args:   []string{"render", "-f", "-"},
 			stdin:  appNoNamespace + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
 			code:   ExitFailure,
-			stderr: "error: <stdin>:14: kind Deployment (apps/v1) is not read here: expected AppIsolation, or a List of them\n",
+			stderr: "error: <stdin>:14: kind Deployment (apps/v1) is not read here: expected AppIsolation, Node, EndpointSlice, or a List of them\n",
 		},
 		{
 			name:  "render: a spec admission rejects, with the API server's message and the renderer's pointer to the entry",
@@ -239,6 +239,50 @@ spec:
 `,
 			code:   ExitFailure,
 			stderr: "error: <stdin>:1: NetworkPolicy dev-wordpress/wordpress-dns is not controlled by AppIsolation wordpress (" + sample + ":5), which renders a policy of that name: the operator would not replace it and would report PolicyConflict; rename one of them, or leave the policy out of the input\n",
+		},
+		{
+			name: "render: the Nodes and the API server's EndpointSlices of the input give the addresses the spec follows",
+			args: []string{"render", "-f", "-"},
+			stdin: `apiVersion: tierwall.dev/v1alpha1
+kind: AppIsolation
+metadata: {name: web, namespace: dev}
+spec:
+  ingressControllers: [{name: nginx, hostNetwork: true}]
+  tiers:
+  - name: web
+    podSelector: {matchLabels: {tier: web}}
+    ports: [{port: 80}]
+    allowFrom: [{ingressController: nginx}]
+    egressTo: [{kubeAPIServer: {}}]
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-1}
+status: {addresses: [{type: InternalIP, address: 10.0.0.7}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: kubernetes, namespace: default, labels: {kubernetes.io/service-name: kubernetes}}
+addressType: IPv4
+endpoints: [{addresses: [172.18.0.2]}]
+ports: [{name: https, port: 6443, protocol: TCP}]
+`,
+			stdout: "  - from:\n    - ipBlock:\n        cidr: 10.0.0.7/32\n",
+		},
+		{
+			name: "render: a tier of an AppIsolation the input does not hold allows nothing, and says so",
+			args: []string{"render", "-f", "-"},
+			stdin: `apiVersion: tierwall.dev/v1alpha1
+kind: AppIsolation
+metadata: {name: web, namespace: shop}
+spec:
+  tiers:
+  - name: web
+    podSelector: {matchLabels: {tier: web}}
+    egressTo: [{appIsolation: {namespace: payments, name: api}, tier: backend}]
+`,
+			stdout: "  name: web-tier-web\n",
+			stderr: "note: AppIsolation shop/web names AppIsolation payments/api, which the input does not hold: rendered without it, so its tiers are allowed nothing here, as in a cluster without it (add it to the input)\n",
 		},
 		{
 			name: "reach: terminated and hostNetwork pods are left out",

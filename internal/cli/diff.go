@@ -309,7 +309,8 @@ type manifestVersion struct {
 // evaluateVersion reads, renders and evaluates the files of one version.
 func evaluateVersion(cmd *cobra.Command, s *streams, in *inputFlags, what string, files []file) (*manifestVersion, error) {
 	r := input.NewReader(input.Options{
-		Kinds:            []string{input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation},
+		Kinds: []string{input.KindNamespace, input.KindPod, input.KindNetworkPolicy, input.KindAppIsolation,
+			input.KindNode, input.KindEndpointSlice},
 		Namespace:        in.namespace,
 		EnforceNamespace: cmd.Flags().Changed("namespace"),
 		Explain:          evalstate.Explain,

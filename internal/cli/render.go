@@ -29,7 +29,10 @@ belong to whoever applies them. Do not apply them in a namespace where the
 operator also enforces the same AppIsolation: the operator leaves policies it
 does not own alone, and reports the conflict.
 
-The input must hold only AppIsolations (or Lists of them); any other kind is
+The input holds AppIsolations (or Lists of them) and, optionally, what the
+operator reads from the cluster for the addresses a spec follows: the Nodes
+(for ingress controllers with hostNetwork) and the EndpointSlices of the
+default/kubernetes Service (for egress to the API server). Any other kind is
 an error. An AppIsolation without a namespace renders into "default", or the
 namespace of -n. Every AppIsolation goes through admission as on the API
 server, offline (the CRD's schema, defaults and validation rules, with the
@@ -45,7 +48,7 @@ with the same messages.`,
 			if err := in.checkUsage(); err != nil {
 				return err
 			}
-			objs, err := in.read(cmd, s, input.KindAppIsolation)
+			objs, err := in.read(cmd, s, input.KindAppIsolation, input.KindNode, input.KindEndpointSlice)
 			if err != nil {
 				return fail(err)
 			}
