@@ -15,7 +15,8 @@
 #     192.168.7.3 (no Node's, until a test moves the InternalIP there), and
 #     a route to the pods through the node, so that its packets reach the
 #     pods routed by the node, from its own address, as traffic from a
-#     hostNetwork pod on another node does;
+#     hostNetwork pod on another node does (and the pods' packets reach its
+#     addresses, where a test's API server endpoint listens);
 # and runs the test binary inside the node namespace, where kube-router's
 # iptables and ipset commands act. Everything lives in those namespaces: the
 # host's own firewall is never touched. On exit, failure or Ctrl-C, a trap

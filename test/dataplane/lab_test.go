@@ -434,17 +434,18 @@ func (l *lab) state(ctx context.Context, pods []*labPod) (reach.State, error) {
 
 // cell is one flow of a matrix, with the pods' slots. from is nil when the
 // flow comes from an address of the second node's namespace
-// (flow.FromIP).
+// (flow.FromIP); to is nil when it goes to one (flow.ToIP).
 type cell struct {
 	flow     reach.Flow
 	from, to *labPod
 }
 
-// cells lists every flow between distinct pods, and from each address to
-// every pod, in the order of reach.Flows: every pod (then address) to every
-// container port of every other pod. The addresses must be the second
-// node's (lab.node2IP, lab.spareIP), where the probes from them start; the
-// lab probes no address as a destination.
+// cells lists every flow between distinct pods, from each pod to each
+// address with ports, and from each address to every pod, in the order of
+// reach.Flows: every pod (then address) to every container port of every
+// other pod, then to every port of every address. The addresses must be the
+// second node's (lab.node2IP, lab.spareIP), where the probes from them
+// start and where listeners on the addresses' ports answer.
 func cells(pods []*labPod, addresses ...reach.Address) ([]cell, error) {
 	s := reach.State{Addresses: addresses}
 	byKey := map[string]*labPod{}
@@ -458,8 +459,8 @@ func cells(pods []*labPod, addresses ...reach.Address) ([]cell, error) {
 	}
 	var out []cell
 	for f := range e.Flows() {
-		if f.ToIP != "" {
-			return nil, fmt.Errorf("the lab probes no address as a destination: %s", flowKey(f))
+		if f.FromIP != "" && f.ToIP != "" {
+			return nil, fmt.Errorf("the lab probes no flow between two addresses: %s", flowKey(f))
 		}
 		out = append(out, cell{flow: f, from: byKey[f.From], to: byKey[f.To]})
 	}
@@ -474,11 +475,14 @@ func (l *lab) measure(cs []cell) ([]reach.Flow, error) {
 	parallel(len(cs), matrixWidth, func(i int) {
 		c := cs[i]
 		out[i] = c.flow
-		ns := l.node2
+		ns, to := l.node2, c.flow.ToIP
 		if c.from != nil {
 			ns = l.slots[c.from.slot].ns
 		}
-		out[i].Allowed, errs[i] = probe(ns, c.flow.FromIP, l.slots[c.to.slot].ip, c.flow.Port, c.flow.Protocol)
+		if c.to != nil {
+			to = l.slots[c.to.slot].ip
+		}
+		out[i].Allowed, errs[i] = probe(ns, c.flow.FromIP, to, c.flow.Port, c.flow.Protocol)
 	})
 	return out, errors.Join(errs...)
 }
@@ -496,7 +500,11 @@ func evaluate(s reach.State, cs []cell) ([]reach.Flow, error) {
 		if c.from != nil {
 			from = reach.PodEndpoint(c.from.pod)
 		}
-		v := e.Check(from, reach.PodEndpoint(c.to.pod), c.flow.Port, c.flow.Protocol)
+		to := reach.IPEndpoint(c.flow.ToIP)
+		if c.to != nil {
+			to = reach.PodEndpoint(c.to.pod)
+		}
+		v := e.Check(from, to, c.flow.Port, c.flow.Protocol)
 		out[i].Allowed = v.Allowed
 	}
 	return out, nil

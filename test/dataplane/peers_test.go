@@ -1,0 +1,167 @@
+package dataplane
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/pkg/render"
+	"github.com/tierwall/tierwall/test/fixtures"
+)
+
+// The two namespaces of the shop sample, as it names them: each
+// AppIsolation refers to the other by namespace and name.
+const (
+	shopNamespace     = "shop"
+	paymentsNamespace = "payments"
+)
+
+// shopSample reads the two AppIsolations of the shop sample: the
+// storefront (namespace shop) and the payments API (namespace payments).
+func shopSample(t *testing.T) (storefront, api *tierwallv1alpha1.AppIsolation) {
+	t.Helper()
+	path := filepath.Join(fixtures.RepoRoot(), "config", "samples", "tierwall_v1alpha1_appisolation_shop.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byNamespace := map[string]*tierwallv1alpha1.AppIsolation{}
+	for doc := range strings.SplitSeq(string(data), "\n---\n") {
+		app := &tierwallv1alpha1.AppIsolation{}
+		if err := yaml.UnmarshalStrict([]byte(doc), app); err != nil {
+			t.Fatalf("failed to read %s: %v", path, err)
+		}
+		byNamespace[app.Namespace] = app
+	}
+	storefront, api = byNamespace[shopNamespace], byNamespace[paymentsNamespace]
+	if storefront == nil || api == nil || len(byNamespace) != 2 {
+		t.Fatalf("%s: want one AppIsolation in %s and one in %s, got %d", path, shopNamespace, paymentsNamespace, len(byNamespace))
+	}
+	return storefront, api
+}
+
+// shopPods are the pods of the two-namespace story: the storefront's web
+// tier and a governed pod of the storefront in no tier (other) in shop; the
+// payments API's backend tier, with a second port its tier does not list,
+// and a pod of another of its tiers (worker) on the backend's port, in
+// payments.
+func shopPods() []*corev1.Pod {
+	return []*corev1.Pod{
+		fixtures.Pod(shopNamespace, "web", map[string]string{"app": "storefront", "tier": "web"},
+			fixtures.Port("http", 8080, corev1.ProtocolTCP)),
+		fixtures.Pod(shopNamespace, "other", map[string]string{"app": "storefront", "tier": "admin"},
+			fixtures.Port("http", 8080, corev1.ProtocolTCP)),
+		fixtures.Pod(paymentsNamespace, "backend", map[string]string{"app": "payments-api", "tier": "backend"},
+			fixtures.Port("api", 9090, corev1.ProtocolTCP), fixtures.Port("metrics", 9091, corev1.ProtocolTCP)),
+		fixtures.Pod(paymentsNamespace, "worker", map[string]string{"app": "payments-api", "tier": "worker"},
+			fixtures.Port("api", 9090, corev1.ProtocolTCP)),
+	}
+}
+
+// TestCrossNamespaceTier renders the two AppIsolations of the shop sample
+// with pkg/render, each with the other in its platform (as the operator
+// does), applies the policies, and proves with packets under kube-router,
+// cell by cell and equal to tierwall reach, that the edge both sides
+// declare opens, web (shop) -> backend (payments) on the backend tier's
+// port, and nothing else does: not the backend's other port, not another
+// tier of payments (worker, on the same port), not another governed pod of
+// shop. Then, each side alone: the storefront without its egressTo entry
+// (payments still accepts), and payments without its allowFrom entry (the
+// storefront still sends, on the tier's ports): the edge is closed both
+// times. One side never opens another namespace's pods.
+//
+// The test adds a worker tier to payments' AppIsolation (port 9090, from
+// the backend tier), so that worker is a pod of another tier of the same
+// AppIsolation, listening on the edge's port.
+func TestCrossNamespaceTier(t *testing.T) {
+	pods := theLab.addPods(t, map[string]map[string]string{shopNamespace: nil, paymentsNamespace: nil}, shopPods())
+	cs, err := cells(pods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theLab.requireBaseline(t, pods, cs)
+
+	storefront, api := shopSample(t)
+	api.Spec.Tiers = append(api.Spec.Tiers, tierwallv1alpha1.Tier{
+		Name:        "worker",
+		PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"tier": "worker"}},
+		Ports:       []tierwallv1alpha1.Port{{Port: intstr.FromInt32(9090)}},
+		AllowFrom:   []tierwallv1alpha1.Peer{{Tier: "backend"}},
+	})
+	edge := map[string]bool{
+		"shop/web -> payments/backend:9090/TCP":        true,
+		"payments/backend -> payments/worker:9090/TCP": true,
+	}
+	withoutEdge := map[string]bool{
+		"payments/backend -> payments/worker:9090/TCP": true,
+	}
+
+	applyRendered(t, storefront, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*api}})
+	applyRendered(t, api, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*storefront}})
+	measured := requireMatrix(t, "both sides declare the edge", pods, cs, declare(cs, edge))
+	requireQuoted(t, "the two-namespace story", pods, measured)
+
+	// The storefront alone stops declaring the edge; payments, rendered
+	// again with it, still accepts from the web tier.
+	callerOnly := storefront.DeepCopy()
+	callerOnly.Spec.Tiers[0].EgressTo = nil
+	applyRendered(t, callerOnly, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*api}})
+	accepting := applyRendered(t, api, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*callerOnly}})
+	requireRule(t, accepting, render.TierName(api.Name, "backend"), false, shopNamespace)
+	requireMatrix(t, "payments accepts from the web tier, the storefront does not declare the egress", pods, cs, declare(cs, withoutEdge))
+
+	// Both sides again, then payments alone stops accepting; the
+	// storefront, rendered again with it, still sends on the tier's ports.
+	applyRendered(t, storefront, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*api}})
+	applyRendered(t, api, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*storefront}})
+	requireMatrix(t, "both sides declare the edge again", pods, cs, declare(cs, edge))
+	calleeOnly := api.DeepCopy()
+	calleeOnly.Spec.Tiers[0].AllowFrom = nil
+	sending := applyRendered(t, storefront, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*calleeOnly}})
+	requireRule(t, sending, render.TierName(storefront.Name, "web"), true, paymentsNamespace)
+	applyRendered(t, calleeOnly, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*storefront}})
+	requireMatrix(t, "the storefront declares the egress, payments does not accept from it", pods, cs, declare(cs, withoutEdge))
+}
+
+// requireRule fails the test unless the policy name of policies has an
+// egress (or ingress) rule whose peer selects the namespace ns by name: the
+// side that still declares the edge still opens its half, so that the
+// closed edge is the other side's doing.
+func requireRule(t *testing.T, policies []networkingv1.NetworkPolicy, name string, egress bool, ns string) {
+	t.Helper()
+	selects := func(peers []networkingv1.NetworkPolicyPeer) bool {
+		for _, p := range peers {
+			if p.NamespaceSelector != nil && p.NamespaceSelector.MatchLabels[corev1.LabelMetadataName] == ns {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range policies {
+		if p.Name != name {
+			continue
+		}
+		if egress {
+			for _, r := range p.Spec.Egress {
+				if selects(r.To) {
+					return
+				}
+			}
+		} else {
+			for _, r := range p.Spec.Ingress {
+				if selects(r.From) {
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("the rendered policy %s has no rule with a peer in namespace %s: the one-sided case would prove nothing", name, ns)
+}
