@@ -15,6 +15,7 @@ func (g *Graph) Mermaid() string {
 		Tier:              {"[", "]"},
 		Peer:              {"{{", "}}"},
 		DNS:               {"{{", "}}"},
+		OtherTier:         {"[", "]"},
 	}
 	writeNode := func(indent string, n Node) {
 		s := shape[n.Kind]
@@ -36,7 +37,11 @@ func (g *Graph) Mermaid() string {
 		writeNode("  ", n)
 	}
 	for _, e := range g.Edges {
-		fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", e.From, mermaidText(e.Label), e.To)
+		arrow, label := "-->", []string{e.Label}
+		if e.OneSided != "" {
+			arrow, label = "-.->", append(label, e.OneSided)
+		}
+		fmt.Fprintf(&b, "  %s %s|\"%s\"| %s\n", e.From, arrow, mermaidText(label...), e.To)
 	}
 	return b.String()
 }
@@ -64,6 +69,7 @@ func (g *Graph) DOT() string {
 		Tier:              "shape=box",
 		Peer:              "shape=hexagon",
 		DNS:               "shape=hexagon",
+		OtherTier:         "shape=box",
 	}
 	writeNode := func(indent string, n Node) {
 		fmt.Fprintf(&b, "%s%s [label=%s, %s];\n", indent, dotQuote(n.ID), dotQuote(strings.Join(n.Label, "\n")), attrs[n.Kind])
@@ -91,11 +97,14 @@ func (g *Graph) DOT() string {
 		writeNode("  ", n)
 	}
 	for _, e := range g.Edges {
-		from, extra := e.From, ""
+		from, label, extra := e.From, e.Label, ""
 		if tier, ok := anchor[e.From]; ok {
 			from, extra = tier, ", ltail="+dotQuote("cluster_"+e.From)
 		}
-		fmt.Fprintf(&b, "  %s -> %s [label=%s%s];\n", dotQuote(from), dotQuote(e.To), dotQuote(e.Label), extra)
+		if e.OneSided != "" {
+			label, extra = label+"\n"+e.OneSided, extra+", style=dashed"
+		}
+		fmt.Fprintf(&b, "  %s -> %s [label=%s%s];\n", dotQuote(from), dotQuote(e.To), dotQuote(label), extra)
 	}
 	b.WriteString("}\n")
 	return b.String()
@@ -109,24 +118,42 @@ func dotQuote(s string) string {
 
 // Sentences writes g as one line per edge, such as
 // "kube-system/traefik -> tier frontend on 80/TCP", for status fields and
-// terminals. An edge from a cluster reads "every governed pod".
+// terminals. An edge from a cluster reads "every governed pod"; a node of
+// several lines reads "first (others)"; the tiers at the ends of an edge
+// between AppIsolations are named with their AppIsolation, and a one-sided
+// edge says so in parentheses.
 func (g *Graph) Sentences() []string {
 	names := map[string]string{}
+	// app is the AppIsolation of each tier in a cluster.
+	app := map[string]string{}
 	for _, c := range g.Clusters {
 		names[c.ID] = "every governed pod"
 		for _, n := range c.Tiers {
 			names[n.ID] = "tier " + strings.Join(n.Label, " ")
+			app[n.ID] = c.AppIsolation.String()
 		}
 	}
+	others := map[string]bool{}
 	for _, n := range g.Nodes {
-		names[n.ID] = strings.Join(n.Label, " ")
-		if n.Kind == DNS {
-			names[n.ID] = n.Label[0] + " (" + strings.Join(n.Label[1:], ", ") + ")"
+		names[n.ID] = n.Label[0]
+		if len(n.Label) > 1 {
+			names[n.ID] += " (" + strings.Join(n.Label[1:], ", ") + ")"
 		}
+		others[n.ID] = n.Kind == OtherTier
+	}
+	name := func(id, other string) string {
+		if a, ok := app[id]; ok && (others[other] || app[other] != "" && app[other] != a) {
+			return a + " " + names[id]
+		}
+		return names[id]
 	}
 	out := make([]string, 0, len(g.Edges))
 	for _, e := range g.Edges {
-		out = append(out, fmt.Sprintf("%s -> %s on %s", names[e.From], names[e.To], e.Label))
+		s := fmt.Sprintf("%s -> %s on %s", name(e.From, e.To), name(e.To, e.From), e.Label)
+		if e.OneSided != "" {
+			s += " (" + e.OneSided + ")"
+		}
+		out = append(out, s)
 	}
 	return out
 }

@@ -8,7 +8,11 @@
 // accepts it, and are labelled with the destination ports: an allowFrom
 // entry's own ports, or its tier's. An AppIsolation that isolates one
 // direction only says so in its cluster's label; the other direction is
-// open, and not drawn.
+// open, and not drawn. An arrow between tiers of two AppIsolations is drawn
+// once, dashed when one side blocks it. The platform endpoints that follow
+// the cluster (the Nodes' addresses of a hostNetwork ingress controller,
+// the API server's endpoints, NodeLocal DNSCache) are drawn as the spec
+// names them: their addresses are the cluster's.
 package graph
 
 import (
@@ -21,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/internal/peering"
 	"github.com/tierwall/tierwall/pkg/render"
 )
 
@@ -37,6 +42,9 @@ const (
 	Peer
 	// DNS is the DNS servers the governed pods may query.
 	DNS
+	// OtherTier is a tier of another AppIsolation, outside the boxes: the
+	// input does not hold that AppIsolation, or it has no such tier.
+	OtherTier
 )
 
 // Node is a box of the diagram.
@@ -49,9 +57,11 @@ type Node struct {
 
 // Cluster groups the tiers of one AppIsolation.
 type Cluster struct {
-	ID    string
-	Label string
-	Tiers []Node
+	ID string
+	// AppIsolation is the AppIsolation whose tiers these are.
+	AppIsolation tierwallv1alpha1.AppIsolationReference
+	Label        string
+	Tiers        []Node
 }
 
 // Edge is an allowed connection. From may be a Cluster's ID: every pod the
@@ -60,6 +70,10 @@ type Edge struct {
 	From, To string
 	// Label lists the destination ports, such as "80/TCP, 443/TCP".
 	Label string
+	// OneSided, on an edge between tiers of two AppIsolations, says which
+	// side blocks it, as "one-sided: not in payments/api's allowFrom";
+	// empty when both sides allow it or the input lacks one of them.
+	OneSided string
 }
 
 // Graph is the tier graph of one or more AppIsolations.
@@ -67,7 +81,7 @@ type Graph struct {
 	// Clusters, one per AppIsolation, in input order.
 	Clusters []Cluster
 	// Nodes are the nodes outside the clusters: ingress controllers, then
-	// peers and DNS, in order of first use.
+	// peers, tiers of other AppIsolations and DNS, in order of first use.
 	Nodes []Node
 	// Edges, per AppIsolation, per tier in spec order: allowFrom, then
 	// egressTo; DNS last.
@@ -76,11 +90,23 @@ type Graph struct {
 
 // Build returns the graph of apps. It expects specs that render.Render
 // accepts: a reference to an unknown tier or ingress controller is left out.
+//
+// An allowFrom or egressTo entry naming a tier of another AppIsolation is an
+// arrow between the two tiers, drawn once however many sides declare it
+// (see internal/peering): to or from that tier's node in its AppIsolation's
+// box when apps hold it, else a node outside the boxes. When apps hold both
+// sides, an edge one of them blocks is marked one-sided (Edge.OneSided);
+// with one side only, the other side's verdict is unknown and not drawn.
 func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
-	b := builder{g: &Graph{}, ids: map[string]bool{}, nodes: map[string]string{}, edges: map[Edge]bool{}}
-	var ingress, others []Node
+	b := builder{g: &Graph{}, ids: map[string]bool{}, nodes: map[string]string{}, edges: map[Edge]bool{},
+		tiers: map[peering.Tier]string{}, held: map[tierwallv1alpha1.AppIsolationReference]bool{}}
+	// Every tier's ID first: an edge may point to a later AppIsolation's.
+	values := make([]tierwallv1alpha1.AppIsolation, 0, len(apps))
 	for _, app := range apps {
-		cluster := Cluster{ID: b.id("app_"+app.Name, false), Label: "AppIsolation " + app.Namespace + "/" + app.Name}
+		values = append(values, *app)
+		self := reference(app)
+		b.held[self] = true
+		cluster := Cluster{ID: b.id("app_"+app.Name, false), AppIsolation: self, Label: "AppIsolation " + self.String()}
 		var notes []string
 		if app.Spec.Mode == tierwallv1alpha1.ModeDryRun {
 			notes = append(notes, "DryRun")
@@ -94,21 +120,32 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 		if len(notes) > 0 {
 			cluster.Label += " (" + strings.Join(notes, ", ") + ")"
 		}
-		tierIDs := map[string]string{}
 		for _, t := range app.Spec.Tiers {
-			tierIDs[t.Name] = b.id(app.Name+"_"+t.Name, false)
-			cluster.Tiers = append(cluster.Tiers, Node{ID: tierIDs[t.Name], Kind: Tier, Label: []string{t.Name}})
+			id := b.id(app.Name+"_"+t.Name, false)
+			b.tiers[peering.Tier{AppIsolation: self, Name: t.Name}] = id
+			cluster.Tiers = append(cluster.Tiers, Node{ID: id, Kind: Tier, Label: []string{t.Name}})
 		}
 		b.g.Clusters = append(b.g.Clusters, cluster)
+	}
+	between := map[[2]peering.Tier]peering.Edge{}
+	for _, e := range peering.Edges(values) {
+		between[[2]peering.Tier{e.From, e.To}] = e
+	}
 
+	var ingress, others []Node
+	for i, app := range apps {
+		self := reference(app)
 		for _, t := range app.Spec.Tiers {
-			to := tierIDs[t.Name]
+			here := peering.Tier{AppIsolation: self, Name: t.Name}
+			to := b.tiers[here]
 			for _, peer := range t.AllowFrom {
 				ports := portsLabel(t.PeerPorts(&peer))
 				switch {
+				case peer.AppIsolation != nil:
+					b.peering(between[[2]peering.Tier{{AppIsolation: *peer.AppIsolation, Name: peer.Tier}, here}], &others)
 				case peer.Tier != "":
-					if from, ok := tierIDs[peer.Tier]; ok {
-						b.edge(from, to, ports)
+					if from, ok := b.tiers[peering.Tier{AppIsolation: self, Name: peer.Tier}]; ok {
+						b.edge(Edge{From: from, To: to, Label: ports})
 					}
 				case peer.IngressController != "":
 					c := app.Spec.IngressControllerNamed(peer.IngressController)
@@ -117,22 +154,27 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 					}
 					n := controllerNode(c)
 					key := fmt.Sprintf("ingress %q %s", n.Label, selectorString(c.PodSelector))
-					b.edge(b.node(key, "ingress_"+c.Name, n, &ingress), to, ports)
+					b.edge(Edge{From: b.node(key, "ingress_"+c.Name, n, &ingress), To: to, Label: ports})
 				default:
 					n := peerNode(app.Namespace, peer.NamespaceSelector, peer.PodSelector, peer.IPBlock)
-					b.edge(b.node(fmt.Sprintf("peer %q", n.Label), "peer", n, &others), to, ports)
+					b.edge(Edge{From: b.node(fmt.Sprintf("peer %q", n.Label), "peer", n, &others), To: to, Label: ports})
 				}
 			}
 			for _, e := range t.EgressTo {
-				if e.KubeAPIServer != nil {
-					// The addresses and ports are the cluster's: in the status.
-					n := Node{Kind: Peer, Label: []string{"the API server (endpoints of " +
-						tierwallv1alpha1.KubeAPIServerNamespace + "/" + tierwallv1alpha1.KubeAPIServerService + ")"}}
-					b.edge(to, b.node("kube-apiserver", "apiserver", n, &others), "its ports")
-					continue
+				switch {
+				case e.AppIsolation != nil:
+					b.peering(between[[2]peering.Tier{here, {AppIsolation: *e.AppIsolation, Name: e.Tier}}], &others)
+				case e.KubeAPIServer != nil:
+					// The addresses and ports are the cluster's, after
+					// DNAT: in the status, and in reach with the input's
+					// EndpointSlices.
+					n := Node{Kind: Peer, Label: []string{"Kubernetes API server", "endpoints of " +
+						tierwallv1alpha1.KubeAPIServerNamespace + "/" + tierwallv1alpha1.KubeAPIServerService}}
+					b.edge(Edge{From: to, To: b.node("kube-apiserver", "apiserver", n, &others), Label: "the endpoints' ports"})
+				default:
+					n := peerNode(app.Namespace, e.NamespaceSelector, e.PodSelector, e.IPBlock)
+					b.edge(Edge{From: to, To: b.node(fmt.Sprintf("peer %q", n.Label), "peer", n, &others), Label: portsLabel(e.Ports)})
 				}
-				n := peerNode(app.Namespace, e.NamespaceSelector, e.PodSelector, e.IPBlock)
-				b.edge(to, b.node(fmt.Sprintf("peer %q", n.Label), "peer", n, &others), portsLabel(e.Ports))
 			}
 		}
 		if namespace, pods, enabled := app.Spec.DNSPeer(); enabled {
@@ -140,12 +182,16 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 			if address, ok := app.Spec.NodeLocalDNSAddress(); ok {
 				n.Label = append(n.Label, "NodeLocal DNSCache "+address)
 			}
-			b.edge(cluster.ID, b.node(fmt.Sprintf("dns %q", n.Label), "dns", n, &others),
-				fmt.Sprintf("%d/UDP, %d/TCP", tierwallv1alpha1.DNSPort, tierwallv1alpha1.DNSPort))
+			b.edge(Edge{From: b.g.Clusters[i].ID, To: b.node(fmt.Sprintf("dns %q", n.Label), "dns", n, &others),
+				Label: fmt.Sprintf("%d/UDP, %d/TCP", tierwallv1alpha1.DNSPort, tierwallv1alpha1.DNSPort)})
 		}
 	}
 	b.g.Nodes = slices.Concat(ingress, others)
 	return b.g
+}
+
+func reference(app *tierwallv1alpha1.AppIsolation) tierwallv1alpha1.AppIsolationReference {
+	return tierwallv1alpha1.AppIsolationReference{Namespace: app.Namespace, Name: app.Name}
 }
 
 type builder struct {
@@ -154,6 +200,9 @@ type builder struct {
 	ids   map[string]bool
 	nodes map[string]string
 	edges map[Edge]bool
+	// tiers maps the tiers of apps to their IDs; held are apps.
+	tiers map[peering.Tier]string
+	held  map[tierwallv1alpha1.AppIsolationReference]bool
 }
 
 var notIDChar = regexp.MustCompile(`[^A-Za-z0-9_]`)
@@ -191,12 +240,52 @@ func (b *builder) node(key, base string, n Node, list *[]Node) string {
 	return n.ID
 }
 
-func (b *builder) edge(from, to, label string) {
-	e := Edge{From: from, To: to, Label: label}
+func (b *builder) edge(e Edge) {
 	if !b.edges[e] {
 		b.edges[e] = true
 		b.g.Edges = append(b.g.Edges, e)
 	}
+}
+
+// peering draws an edge between tiers of AppIsolations: from and to the
+// tiers' nodes, in their boxes when apps hold them, else outside. An edge
+// that names no port is to a tier apps do not hold, on the ports it
+// accepts from the caller.
+func (b *builder) peering(e peering.Edge, others *[]Node) {
+	end := func(t peering.Tier) string {
+		if id, ok := b.tiers[t]; ok {
+			return id
+		}
+		n := Node{Kind: OtherTier, Label: []string{t.String()}}
+		return b.node("tier "+t.String(), t.AppIsolation.Namespace+"_"+t.AppIsolation.Name+"_"+t.Name, n, others)
+	}
+	label := "the ports it accepts"
+	if ports := e.Ports(); len(ports) > 0 {
+		label = portsLabel(ports)
+	}
+	edge := Edge{From: end(e.From), To: end(e.To), Label: label}
+	if b.held[e.From.AppIsolation] && b.held[e.To.AppIsolation] {
+		edge.OneSided = oneSided(e)
+	}
+	b.edge(edge)
+}
+
+// oneSided says in a few words which side blocks e, for a label; empty
+// when both allow it. Both sides are held: a Missing one lacks the tier.
+func oneSided(e peering.Edge) string {
+	switch {
+	case !e.OneSided():
+		return ""
+	case e.Egress.Verdict == peering.Blocks:
+		return "one-sided: not in " + e.From.AppIsolation.String() + "'s egressTo"
+	case e.Ingress.Verdict == peering.Blocks:
+		return "one-sided: not in " + e.To.AppIsolation.String() + "'s allowFrom"
+	case e.Egress.Verdict == peering.Missing:
+		return "one-sided: " + e.From.AppIsolation.String() + " has no tier " + e.From.Name
+	case e.Ingress.Verdict == peering.Missing:
+		return "one-sided: " + e.To.AppIsolation.String() + " has no tier " + e.To.Name
+	}
+	return "one-sided: no port in common"
 }
 
 // controllerNode is labelled namespace/name, the controller's ipBlocks,
@@ -211,7 +300,7 @@ func controllerNode(c *tierwallv1alpha1.IngressController) Node {
 		n.Label = append(n.Label, ipBlockLabel(&b))
 	}
 	if c.HostNetwork {
-		n.Label = append(n.Label, "from the Nodes' InternalIPs")
+		n.Label = append(n.Label, "hostNetwork: every Node's InternalIP")
 	}
 	return n
 }
@@ -282,13 +371,5 @@ func portsLabel(ports []tierwallv1alpha1.Port) string {
 	if len(ports) == 0 {
 		return "all ports"
 	}
-	out := make([]string, 0, len(ports))
-	for _, p := range ports {
-		s := p.Port.String()
-		if p.EndPort != nil {
-			s += "-" + strconv.Itoa(int(*p.EndPort))
-		}
-		out = append(out, s+"/"+string(p.EffectiveProtocol()))
-	}
-	return strings.Join(out, ", ")
+	return peering.PortsString(ports)
 }

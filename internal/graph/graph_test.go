@@ -3,9 +3,11 @@ package graph
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
@@ -289,6 +291,33 @@ spec:
 			skipsDOT: true,
 		},
 		{
+			name: "platform endpoints that follow the cluster: hostNetwork, the API server, NodeLocal DNSCache",
+			apps: []*tierwallv1alpha1.AppIsolation{appFrom(t, `
+metadata: {name: ops, namespace: ops}
+spec:
+  ingressControllers: [{name: nginx, namespace: ingress-nginx, hostNetwork: true}]
+  dns: {nodeLocal: {}}
+  tiers:
+  - name: dashboard
+    podSelector: {matchLabels: {tier: dashboard}}
+    ports: [{port: 8443}]
+    allowFrom: [{ingressController: nginx}]
+    egressTo: [{kubeAPIServer: {}}]
+`)},
+			mermaid: `flowchart LR
+  ingress_nginx(["ingress-nginx/nginx<br/>hostNetwork: every Node's InternalIP"])
+  subgraph app_ops["AppIsolation ops/ops"]
+    ops_dashboard["dashboard"]
+  end
+  apiserver1{{"Kubernetes API server<br/>endpoints of default/kubernetes"}}
+  dns{{"DNS<br/>kube-system: k8s-app=kube-dns<br/>NodeLocal DNSCache 169.254.20.10"}}
+  ingress_nginx -->|"8443/TCP"| ops_dashboard
+  ops_dashboard -->|"the endpoints' ports"| apiserver1
+  app_ops -->|"53/UDP, 53/TCP"| dns
+`,
+			skipsDOT: true,
+		},
+		{
 			name: "labels are escaped",
 			apps: []*tierwallv1alpha1.AppIsolation{odd},
 			mermaid: `flowchart LR
@@ -405,7 +434,7 @@ spec:
     ports: [{port: 443}]
     allowFrom: [{ingressController: nginx}]
 `),
-			want: []string{"nginx from the Nodes' InternalIPs -> tier web on 443/TCP"},
+			want: []string{"nginx (hostNetwork: every Node's InternalIP) -> tier web on 443/TCP"},
 		},
 		{
 			name: "egress to the API server",
@@ -418,7 +447,7 @@ spec:
     podSelector: {matchLabels: {tier: operator}}
     egressTo: [{kubeAPIServer: {}}]
 `),
-			want: []string{"tier operator -> the API server (endpoints of default/kubernetes) on its ports"},
+			want: []string{"tier operator -> Kubernetes API server (endpoints of default/kubernetes) on the endpoints' ports"},
 		},
 	}
 	for _, tt := range tests {
@@ -427,5 +456,185 @@ spec:
 				t.Errorf("Sentences() (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// shopSample is the two-namespace sample: shop/storefront's tier web calls
+// payments/api's tier backend, and both sides declare the edge.
+func shopSample(t *testing.T) (storefront, api *tierwallv1alpha1.AppIsolation) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", "tierwall_v1alpha1_appisolation_shop.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := strings.Split(string(data), "\n---\n")
+	if len(docs) != 2 {
+		t.Fatalf("the shop sample has %d documents, want 2", len(docs))
+	}
+	return appFrom(t, docs[0]), appFrom(t, docs[1])
+}
+
+// TestGraphBetweenAppIsolations draws the edges between tiers of different
+// AppIsolations: once, between the tiers' boxes when the input holds both
+// sides, to a node outside the boxes when it holds one, and dashed when a
+// side blocks the edge.
+func TestGraphBetweenAppIsolations(t *testing.T) {
+	storefront, api := shopSample(t)
+	// No egressTo: payments accepts the storefront, which may not call it.
+	silentCaller := storefront.DeepCopy()
+	silentCaller.Spec.Tiers[0].EgressTo = nil
+	// No allowFrom: the storefront may call payments, which does not accept it.
+	deafCallee := api.DeepCopy()
+	deafCallee.Spec.Tiers[0].AllowFrom = nil
+	// Ports that do not meet, and a caller's tier that does not exist.
+	otherPort := storefront.DeepCopy()
+	otherPort.Spec.Tiers[0].EgressTo[0].Ports = []tierwallv1alpha1.Port{{Port: intstr.FromInt32(9091)}}
+	noTier := api.DeepCopy()
+	noTier.Spec.Tiers[0].AllowFrom = append(noTier.Spec.Tiers[0].AllowFrom, tierwallv1alpha1.Peer{
+		AppIsolation: &tierwallv1alpha1.AppIsolationReference{Namespace: "shop", Name: "storefront"}, Tier: "admin"})
+
+	const head = `flowchart LR
+  ingress_traefik(["kube-system/traefik"])
+  subgraph app_storefront["AppIsolation shop/storefront"]
+    storefront_web["web"]
+  end
+  subgraph app_api["AppIsolation payments/api"]
+    api_backend["backend"]
+  end
+  dns{{"DNS<br/>kube-system: k8s-app=kube-dns"}}
+  ingress_traefik -->|"8080/TCP"| storefront_web
+`
+	tests := []struct {
+		name      string
+		apps      []*tierwallv1alpha1.AppIsolation
+		mermaid   string
+		sentences []string
+	}{
+		{
+			name: "both sides in the input, both allow: one arrow between the boxes, on the callee's ports",
+			apps: []*tierwallv1alpha1.AppIsolation{storefront, api},
+			mermaid: head + `  storefront_web -->|"9090/TCP"| api_backend
+  app_storefront -->|"53/UDP, 53/TCP"| dns
+  app_api -->|"53/UDP, 53/TCP"| dns
+`,
+			sentences: []string{
+				"kube-system/traefik -> tier web on 8080/TCP",
+				"shop/storefront tier web -> payments/api tier backend on 9090/TCP",
+				"every governed pod -> DNS (kube-system: k8s-app=kube-dns) on 53/UDP, 53/TCP",
+				"every governed pod -> DNS (kube-system: k8s-app=kube-dns) on 53/UDP, 53/TCP",
+			},
+		},
+		{
+			name: "the callee first: the same single arrow",
+			apps: []*tierwallv1alpha1.AppIsolation{api, storefront},
+			mermaid: `flowchart LR
+  ingress_traefik(["kube-system/traefik"])
+  subgraph app_api["AppIsolation payments/api"]
+    api_backend["backend"]
+  end
+  subgraph app_storefront["AppIsolation shop/storefront"]
+    storefront_web["web"]
+  end
+  dns{{"DNS<br/>kube-system: k8s-app=kube-dns"}}
+  storefront_web -->|"9090/TCP"| api_backend
+  app_api -->|"53/UDP, 53/TCP"| dns
+  ingress_traefik -->|"8080/TCP"| storefront_web
+  app_storefront -->|"53/UDP, 53/TCP"| dns
+`,
+		},
+		{
+			name: "the caller only: the callee's tier outside the boxes, on the ports it will accept, not judged",
+			apps: []*tierwallv1alpha1.AppIsolation{storefront},
+			mermaid: `flowchart LR
+  ingress_traefik(["kube-system/traefik"])
+  subgraph app_storefront["AppIsolation shop/storefront"]
+    storefront_web["web"]
+  end
+  payments_api_backend["payments/api tier backend"]
+  dns{{"DNS<br/>kube-system: k8s-app=kube-dns"}}
+  ingress_traefik -->|"8080/TCP"| storefront_web
+  storefront_web -->|"the ports it accepts"| payments_api_backend
+  app_storefront -->|"53/UDP, 53/TCP"| dns
+`,
+			sentences: []string{
+				"kube-system/traefik -> tier web on 8080/TCP",
+				"shop/storefront tier web -> payments/api tier backend on the ports it accepts",
+				"every governed pod -> DNS (kube-system: k8s-app=kube-dns) on 53/UDP, 53/TCP",
+			},
+		},
+		{
+			name: "the callee only: the caller's tier outside the boxes",
+			apps: []*tierwallv1alpha1.AppIsolation{api},
+			mermaid: `flowchart LR
+  subgraph app_api["AppIsolation payments/api"]
+    api_backend["backend"]
+  end
+  shop_storefront_web["shop/storefront tier web"]
+  dns{{"DNS<br/>kube-system: k8s-app=kube-dns"}}
+  shop_storefront_web -->|"9090/TCP"| api_backend
+  app_api -->|"53/UDP, 53/TCP"| dns
+`,
+			sentences: []string{
+				"shop/storefront tier web -> payments/api tier backend on 9090/TCP",
+				"every governed pod -> DNS (kube-system: k8s-app=kube-dns) on 53/UDP, 53/TCP",
+			},
+		},
+		{
+			name: "one-sided: the callee accepts, the caller's egress blocks",
+			apps: []*tierwallv1alpha1.AppIsolation{silentCaller, api},
+			mermaid: head + `  app_storefront -->|"53/UDP, 53/TCP"| dns
+  storefront_web -.->|"9090/TCP<br/>one-sided: not in shop/storefront's egressTo"| api_backend
+  app_api -->|"53/UDP, 53/TCP"| dns
+`,
+			sentences: []string{
+				"kube-system/traefik -> tier web on 8080/TCP",
+				"every governed pod -> DNS (kube-system: k8s-app=kube-dns) on 53/UDP, 53/TCP",
+				"shop/storefront tier web -> payments/api tier backend on 9090/TCP (one-sided: not in shop/storefront's egressTo)",
+				"every governed pod -> DNS (kube-system: k8s-app=kube-dns) on 53/UDP, 53/TCP",
+			},
+		},
+		{
+			name: "one-sided: the caller may connect, the callee's ingress blocks",
+			apps: []*tierwallv1alpha1.AppIsolation{storefront, deafCallee},
+			mermaid: head + `  storefront_web -.->|"9090/TCP<br/>one-sided: not in payments/api's allowFrom"| api_backend
+  app_storefront -->|"53/UDP, 53/TCP"| dns
+  app_api -->|"53/UDP, 53/TCP"| dns
+`,
+		},
+		{
+			name: "one-sided: no port in common, and a tier that does not exist",
+			apps: []*tierwallv1alpha1.AppIsolation{otherPort, noTier},
+			mermaid: strings.Replace(head, "  ingress_traefik -->", "  shop_storefront_admin[\"shop/storefront tier admin\"]\n  ingress_traefik -->", 1) +
+				`  storefront_web -.->|"9090/TCP<br/>one-sided: no port in common"| api_backend
+  app_storefront -->|"53/UDP, 53/TCP"| dns
+  shop_storefront_admin -.->|"9090/TCP<br/>one-sided: shop/storefront has no tier admin"| api_backend
+  app_api -->|"53/UDP, 53/TCP"| dns
+`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := Build(tt.apps...)
+			if diff := cmp.Diff(tt.mermaid, g.Mermaid()); diff != "" {
+				t.Errorf("Mermaid (-want +got):\n%s", diff)
+			}
+			if tt.sentences == nil {
+				return
+			}
+			if diff := cmp.Diff(tt.sentences, g.Sentences()); diff != "" {
+				t.Errorf("Sentences() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDOTOneSided draws a one-sided edge dashed, with its reason under the
+// ports.
+func TestDOTOneSided(t *testing.T) {
+	storefront, api := shopSample(t)
+	api.Spec.Tiers[0].AllowFrom = nil
+	want := `  "storefront_web" -> "api_backend" [label="9090/TCP\none-sided: not in payments/api's allowFrom", style=dashed];` + "\n"
+	if got := Build(storefront, api).DOT(); !strings.Contains(got, want) {
+		t.Errorf("DOT() lacks\n%s\nin\n%s", want, got)
 	}
 }
