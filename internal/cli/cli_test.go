@@ -25,6 +25,10 @@ const (
 	mailSample  = "../../config/samples/tierwall_v1alpha1_appisolation_mail.yaml"
 	mailPods    = "testdata/mail-pods.yaml"
 	addresses   = "testdata/wordpress-addresses.yaml"
+	shopSample  = "../../config/samples/tierwall_v1alpha1_appisolation_shop.yaml"
+	shopPods    = "testdata/shop-pods.yaml"
+	// shopOneSided is the shop sample without the storefront's egressTo.
+	shopOneSided = "testdata/shop-one-sided.yaml"
 )
 
 // addressesArgs are reach's arguments for the hand-written policies of the
@@ -99,6 +103,12 @@ func TestRunGolden(t *testing.T) {
 		{"reach with addresses", addressesArgs, "", "addresses-reach.txt"},
 		{"reach with addresses, as a list", append(addressesArgs, "-o", "list"), "", "addresses-reach-list.txt"},
 		{"explain a flow from an address", append(addressesArgs, "--explain", "--from", "client", "--to", "dev-wordpress/mysql-0:3306"), "", "explain-address.txt"},
+		{"reach of the shop sample, across namespaces", []string{"reach", "-f", shopSample, "-f", shopPods}, "", "shop-reach.txt"},
+		{"reach of the shop sample, one-sided", []string{"reach", "-f", shopOneSided, "-f", shopPods}, "", "shop-reach-one-sided.txt"},
+		{"reach of the shop sample, one-sided, as a list", []string{"reach", "-f", shopOneSided, "-f", shopPods, "-o", "list"}, "", "shop-reach-one-sided-list.txt"},
+		{"graph the shop sample", []string{"graph", "-f", shopSample}, "", "shop-graph.mmd"},
+		{"graph the shop sample, one-sided", []string{"graph", "-f", shopOneSided}, "", "shop-graph-one-sided.mmd"},
+		{"graph the shop sample, one-sided, as DOT", []string{"graph", "-f", shopOneSided, "-o", "dot"}, "", "shop-graph-one-sided.dot"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -497,6 +507,73 @@ func TestReachJSON(t *testing.T) {
 	// sources for each of the 6 destination ports.
 	if len(flows) != 24 {
 		t.Errorf("got %d flows, want 24", len(flows))
+	}
+}
+
+// TestReachJSONAcrossNamespaces checks, on the shop sample and its pods,
+// that the storefront reaches the payments API on 9090 when both sides
+// declare the edge, and not when the storefront's egressTo lacks it; and
+// that the edge follows the flows, marked one-sided with the side at fault.
+func TestReachJSONAcrossNamespaces(t *testing.T) {
+	type element struct {
+		flowJSON
+		Edge *edgeJSON `json:"edge"`
+	}
+	tests := []struct {
+		name     string
+		app      string
+		allowed  bool
+		wantEdge edgeJSON
+	}{
+		{
+			name:    "both sides declare it",
+			app:     shopSample,
+			allowed: true,
+			wantEdge: edgeJSON{From: tierJSON{"shop/storefront", "web"}, To: tierJSON{"payments/api", "backend"},
+				Ports: "9090/TCP"},
+		},
+		{
+			name: "the storefront's egressTo lacks it",
+			app:  shopOneSided,
+			wantEdge: edgeJSON{From: tierJSON{"shop/storefront", "web"}, To: tierJSON{"payments/api", "backend"},
+				Ports: "9090/TCP", OneSided: true,
+				Problem: "shop/storefront tier web's egressTo does not name payments/api tier backend"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run("", "reach", "-f", tt.app, "-f", shopPods, "-o", "json")
+			if code != ExitOK || stderr != "" {
+				t.Fatalf("exit code %d, stderr:\n%s", code, stderr)
+			}
+			var out []element
+			if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+				t.Fatalf("output is not a JSON array: %v\n%s", err, stdout)
+			}
+			var flow *flowJSON
+			var edges []edgeJSON
+			for i, e := range out {
+				if e.Edge != nil {
+					edges = append(edges, *e.Edge)
+					continue
+				}
+				if len(edges) > 0 {
+					t.Errorf("element %d is a flow after an edge: edges follow the flows", i)
+				}
+				if e.From == "shop/storefront" && e.To == "payments/api" && e.Port == 9090 && e.Protocol == "TCP" {
+					flow = &out[i].flowJSON
+				}
+			}
+			if flow == nil {
+				t.Fatal("no flow shop/storefront -> payments/api:9090/TCP")
+			}
+			if flow.Allowed != tt.allowed {
+				t.Errorf("shop/storefront -> payments/api:9090/TCP allowed = %v, want %v", flow.Allowed, tt.allowed)
+			}
+			if diff := cmp.Diff([]edgeJSON{tt.wantEdge}, edges); diff != "" {
+				t.Errorf("edges (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 func TestFlowsJSON(t *testing.T) {
 	flowsJSON := func(flows []reach.Flow) string {
 		var b bytes.Buffer
-		if err := writeFlowsJSON(&b, slices.Values(flows), nil); err != nil {
+		if err := writeFlowsJSON(&b, slices.Values(flows), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		return b.String()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/input"
+	"github.com/tierwall/tierwall/internal/peering"
 	"github.com/tierwall/tierwall/internal/report"
 	"github.com/tierwall/tierwall/pkg/reach"
 )
@@ -65,7 +67,11 @@ the input's policies that the AppIsolation controls (those whose controller
 ownerReference names it), as the operator would do: so
   tierwall reach -f app.yaml -f cluster-state.yaml
 previews an AppIsolation, or a change to it, against real pods. AppIsolations
-in DryRun mode are evaluated as if enforced.
+in DryRun mode are evaluated as if enforced. When AppIsolations of the input
+name tiers of each other (allowFrom or egressTo with appIsolation), the edges
+between those tiers follow the flows, each with its ports; an edge that one
+side declares and the other blocks is marked one-sided, with the side at
+fault: each AppIsolation only opens its own half.
 
 Output formats (-o):
   table  a matrix: a row per source pod (then address), a column per
@@ -76,7 +82,10 @@ Output formats (-o):
   json   every flow: [{"from":"ns/pod","to":"ns/pod","port":80,
          "protocol":"TCP","allowed":true}, ...], for scripts and jq; an
          address has its name in from or to and its IP in fromIP or toIP; a
-         denied flow also has "why", its explanation (see --explain).
+         denied flow also has "why", its explanation (see --explain). The
+         edges between AppIsolations follow, as {"edge":{"from":
+         {"appIsolation":"ns/name","tier":"t"},"to":{...},"ports":"9090/TCP",
+         "oneSided":false}} ("problem" says why, when one-sided).
 
 --explain --from SRC --to DST:PORT[/PROTOCOL] explains one connection
 instead: for the source's egress and the destination's ingress, the
@@ -151,16 +160,23 @@ ipBlocks that match pod IPs (here they do).`,
 			// The flows are streamed, never held at once: 2,000 pods make
 			// millions of them.
 			flows, pods := e.Flows(), state.Pods
+			edges := peering.Edges(objs.AppIsolations)
 			if live && in.namespace != "" {
 				pods, flows = inNamespace(in.namespace, pods, flows)
+				edges = slices.DeleteFunc(edges, func(e peering.Edge) bool {
+					return e.From.AppIsolation.Namespace != in.namespace && e.To.AppIsolation.Namespace != in.namespace
+				})
 			}
 			switch output {
 			case outputJSON:
-				err = writeFlowsJSON(s.out, flows, whyFunc(e, state.Pods, o))
+				return writeFlowsJSON(s.out, flows, whyFunc(e, state.Pods, o), edges)
 			case outputList:
 				_, err = s.out.Write(report.ListAllowed(flows))
 			default:
 				_, err = s.out.Write(report.Table(pods, flows))
+			}
+			if err == nil {
+				_, err = s.out.Write(report.Edges(edges))
 			}
 			return err
 		},
