@@ -587,25 +587,27 @@ func TestDocsShowRealOutput(t *testing.T) {
 		"explain-denied.txt", "explain-allowed.txt",
 		"diff/tier-added.txt", "diff/port-changed.txt", "diff/migration.txt", "diff/no-change.txt",
 		"addresses-reach.txt", "explain-address.txt",
+		"shop-reach.txt", "shop-reach-one-sided.txt", "shop-graph.mmd", "shop-graph-one-sided.mmd",
 	} {
 		if !strings.Contains(doc, readFile(t, filepath.Join("testdata", name))) {
 			t.Errorf("docs/cli.md does not show testdata/%s as it is: update the docs", name)
 		}
 	}
 	readme := readFile(t, filepath.Join("..", "..", "README.md"))
-	for _, name := range []string{"wordpress-graph.mmd", "mail-graph.mmd", "mail-reach.txt"} {
+	for _, name := range []string{"wordpress-graph.mmd", "mail-graph.mmd", "mail-reach.txt", "shop-graph.mmd"} {
 		if !strings.Contains(readme, readFile(t, filepath.Join("testdata", name))) {
 			t.Errorf("README.md does not show testdata/%s as it is: update it", name)
 		}
 	}
 	// The JSON lines quoted in the docs are lines of the real output, of
-	// the sample or of the example with addresses.
+	// the sample, of the example with addresses or of the one-sided shop.
 	_, stdout, _ := run("", "reach", "-f", sample, "-f", pods, "-o", "json")
 	_, withAddresses, _ := run("", append(addressesArgs, "-o", "json")...)
-	stdout += withAddresses
+	_, oneSided, _ := run("", "reach", "-f", shopOneSided, "-f", shopPods, "-o", "json")
+	stdout += withAddresses + oneSided
 	n := 0
 	for line := range strings.SplitSeq(doc, "\n") {
-		if strings.HasPrefix(line, `  {"from":`) {
+		if strings.HasPrefix(line, `  {"from":`) || strings.HasPrefix(line, `  {"edge":`) {
 			n++
 			if !strings.Contains(stdout, line+"\n") {
 				t.Errorf("docs/cli.md quotes a line that reach -o json does not write: %s", line)

@@ -29,6 +29,15 @@ connection (from the side that opens it), labelled with the destination ports.
 The tiers of an AppIsolation are grouped in a box; the arrow to DNS leaves the
 box, because every pod the AppIsolation governs may query DNS.
 
+An allowFrom or egressTo entry naming a tier of another AppIsolation is one
+arrow between the two tiers, however many sides declare it: into that tier's
+box when the input holds its AppIsolation, else to a node outside the boxes.
+With both AppIsolations in the input, an arrow one side blocks is dashed and
+says which side: each AppIsolation only opens its own half. The platform
+endpoints that follow the cluster are drawn as the spec names them: a
+hostNetwork ingress controller (every Node's InternalIP), the Kubernetes API
+server (the endpoints of default/kubernetes) and NodeLocal DNSCache.
+
 The graph shows the spec, not the cluster: use reach to see which pods it
 allows. The output is deterministic, so it can be committed and diffed.
 
@@ -38,6 +47,9 @@ Output formats (-o):
   dot      a Graphviz digraph; draw it with dot -Tsvg.`,
 		Example: `  # The WordPress sample, for a README
   tierwall graph -f config/samples/tierwall_v1alpha1_appisolation.yaml
+
+  # Two AppIsolations in two namespaces, and the edge between them
+  tierwall graph -f config/samples/tierwall_v1alpha1_appisolation_shop.yaml
 
   # As an SVG image, with Graphviz
   tierwall graph -f app.yaml -o dot | dot -Tsvg > app.svg`,
