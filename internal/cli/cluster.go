@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/tierwall/tierwall/internal/peering"
 	"github.com/tierwall/tierwall/internal/scheme"
 	"github.com/tierwall/tierwall/pkg/reach"
 )
@@ -74,4 +76,12 @@ func inNamespace(namespace string, pods []corev1.Pod, flows iter.Seq[reach.Flow]
 		}
 	}
 	return keptPods, kept
+}
+
+// edgesInNamespace keeps the edges between AppIsolations with an end in
+// namespace, as inNamespace keeps the flows.
+func edgesInNamespace(namespace string, edges []peering.Edge) []peering.Edge {
+	return slices.DeleteFunc(edges, func(e peering.Edge) bool {
+		return e.From.AppIsolation.Namespace != namespace && e.To.AppIsolation.Namespace != namespace
+	})
 }

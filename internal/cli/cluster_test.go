@@ -25,6 +25,7 @@ import (
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/evalstate"
 	"github.com/tierwall/tierwall/internal/input"
+	"github.com/tierwall/tierwall/internal/peering"
 	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/pkg/render"
 	"github.com/tierwall/tierwall/test/testenv"
@@ -303,6 +304,29 @@ func TestInNamespace(t *testing.T) {
 	}
 	if len(keptPods) != 5 {
 		t.Errorf("kept %d pods, want the 5 that the flows join", len(keptPods))
+	}
+}
+
+func TestEdgesInNamespace(t *testing.T) {
+	tier := func(namespace string) peering.Tier {
+		return peering.Tier{AppIsolation: tierwallv1alpha1.AppIsolationReference{Namespace: namespace, Name: "app"}, Name: "t"}
+	}
+	edges := []peering.Edge{{From: tier("shop"), To: tier("payments")}, {From: tier("payments"), To: tier("audit")}, {From: tier("a"), To: tier("b")}}
+	tests := []struct {
+		namespace string
+		want      []peering.Edge
+	}{
+		{"shop", edges[:1]},
+		{"payments", edges[:2]},
+		{"b", edges[2:]},
+		{"elsewhere", []peering.Edge{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.namespace, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, edgesInNamespace(tt.namespace, slices.Clone(edges))); diff != "" {
+				t.Errorf("edgesInNamespace (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"unicode"
 
@@ -163,9 +162,7 @@ ipBlocks that match pod IPs (here they do).`,
 			edges := peering.Edges(objs.AppIsolations)
 			if live && in.namespace != "" {
 				pods, flows = inNamespace(in.namespace, pods, flows)
-				edges = slices.DeleteFunc(edges, func(e peering.Edge) bool {
-					return e.From.AppIsolation.Namespace != in.namespace && e.To.AppIsolation.Namespace != in.namespace
-				})
+				edges = edgesInNamespace(in.namespace, edges)
 			}
 			switch output {
 			case outputJSON:
