@@ -425,6 +425,29 @@ items:
 		{name: "no command is help", args: nil, stdout: "Available Commands:"},
 		{name: "render help", args: []string{"render", "--help"}, stdout: "Examples:\n  # The policies for the WordPress sample\n"},
 		{name: "reach help", args: []string{"reach", "-h"}, stdout: "Examples:\n  # What the live cluster allows to and from dev-wordpress (also: kubectl tierwall reach ...)\n"},
+		{
+			name: "graph: the Nodes and the API server's endpoints of the input show in their nodes",
+			args: []string{"graph", "-f", "-"},
+			stdin: `apiVersion: tierwall.dev/v1alpha1
+kind: AppIsolation
+metadata: {name: ops, namespace: ops}
+spec:
+  ingressControllers: [{name: nginx, hostNetwork: true}]
+  tiers:
+  - name: dashboard
+    podSelector: {matchLabels: {tier: dashboard}}
+    ports: [{port: 8443}]
+    allowFrom: [{ingressController: nginx}]
+    egressTo: [{kubeAPIServer: {}}]
+---
+` + strings.Split(readFile(t, addresses), "\n---\n")[0] + "\n---\n" + strings.Split(readFile(t, addresses), "\n---\n")[1],
+			stdout: `  ingress_nginx(["nginx<br/>hostNetwork: every Node's InternalIP<br/>192.168.1.10"])
+  subgraph app_ops["AppIsolation ops/ops"]
+    ops_dashboard["dashboard"]
+  end
+  apiserver1{{"Kubernetes API server<br/>endpoints of default/kubernetes<br/>192.168.1.10:6443"}}
+`,
+		},
 		{name: "graph help", args: []string{"help", "graph"}, stdout: "Examples:\n  # The WordPress sample, for a README\n"},
 		{name: "version", args: []string{"--version"}, stdout: "tierwall version "},
 	}

@@ -39,7 +39,10 @@ hostNetwork ingress controller (every Node's InternalIP), the Kubernetes API
 server (the endpoints of default/kubernetes) and NodeLocal DNSCache.
 
 The graph shows the spec, not the cluster: use reach to see which pods it
-allows. The output is deterministic, so it can be committed and diffed.
+allows. The output is deterministic, so it can be committed and diffed. The
+input may also hold the Nodes and the EndpointSlices of default/kubernetes, as
+render reads them: the hostNetwork controller's and the API server's nodes then
+list their addresses (the first few, and how many more).
 
 Output formats (-o):
   mermaid  a Mermaid flowchart; put it in a ` + "```mermaid" + ` block of a
@@ -61,7 +64,7 @@ Output formats (-o):
 			if err := oneOf("output", output, outputMermaid, outputDOT); err != nil {
 				return err
 			}
-			objs, err := in.read(cmd, s, input.KindAppIsolation)
+			objs, err := in.read(cmd, s, input.KindAppIsolation, input.KindNode, input.KindEndpointSlice)
 			if err != nil {
 				return fail(err)
 			}
@@ -75,7 +78,7 @@ Output formats (-o):
 			for _, r := range rendered {
 				apps = append(apps, r.App)
 			}
-			g := graph.Build(apps...)
+			g := graph.BuildWith(evalstate.Platform(objs), apps...)
 			text := g.Mermaid()
 			if output == outputDOT {
 				text = g.DOT()
@@ -84,7 +87,7 @@ Output formats (-o):
 			return err
 		},
 	}
-	in.add(cmd, "AppIsolations to draw")
+	in.add(cmd, "AppIsolations to draw; Nodes and EndpointSlices for their addresses")
 	cmd.Flags().StringVarP(&output, "output", "o", outputMermaid, "Output format: mermaid or dot.")
 	return cmd
 }

@@ -17,6 +17,7 @@ package graph
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -98,6 +99,22 @@ type Graph struct {
 // sides, an edge one of them blocks is marked one-sided (Edge.OneSided);
 // with one side only, the other side's verdict is unknown and not drawn.
 func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
+	return BuildWith(render.Platform{}, apps...)
+}
+
+// MaxAddresses is how many addresses a node of the platform lists, at most;
+// a last line says how many more there are.
+const MaxAddresses = 4
+
+// BuildWith is Build with the addresses platform knows (its AppIsolations
+// are not read: apps are the graph's): a hostNetwork ingress controller's
+// node lists the Nodes' InternalIPs, the API server's its endpoints, up to
+// MaxAddresses each.
+func BuildWith(platform render.Platform, apps ...*tierwallv1alpha1.AppIsolation) *Graph {
+	var nodes []string
+	for _, ip := range slices.Compact(slices.SortedFunc(slices.Values(platform.NodeAddresses), netip.Addr.Compare)) {
+		nodes = append(nodes, ip.String())
+	}
 	b := builder{g: &Graph{}, ids: map[string]bool{}, nodes: map[string]string{}, edges: map[Edge]bool{},
 		tiers: map[peering.Tier]string{}, held: map[tierwallv1alpha1.AppIsolationReference]bool{}}
 	// Every tier's ID first: an edge may point to a later AppIsolation's.
@@ -153,6 +170,9 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 						continue
 					}
 					n := controllerNode(c)
+					if c.HostNetwork {
+						n.Label = append(n.Label, addressLines(nodes)...)
+					}
 					key := fmt.Sprintf("ingress %q %s", n.Label, selectorString(c.PodSelector))
 					b.edge(Edge{From: b.node(key, "ingress_"+c.Name, n, &ingress), To: to, Label: ports})
 				default:
@@ -168,8 +188,9 @@ func Build(apps ...*tierwallv1alpha1.AppIsolation) *Graph {
 					// The addresses and ports are the cluster's, after
 					// DNAT: in the status, and in reach with the input's
 					// EndpointSlices.
-					n := Node{Kind: Peer, Label: []string{"Kubernetes API server", "endpoints of " +
-						tierwallv1alpha1.KubeAPIServerNamespace + "/" + tierwallv1alpha1.KubeAPIServerService}}
+					n := Node{Kind: Peer, Label: append([]string{"Kubernetes API server", "endpoints of " +
+						tierwallv1alpha1.KubeAPIServerNamespace + "/" + tierwallv1alpha1.KubeAPIServerService},
+						addressLines(platform.KubeAPIServer.Strings())...)}
 					b.edge(Edge{From: to, To: b.node("kube-apiserver", "apiserver", n, &others), Label: "the endpoints' ports"})
 				default:
 					n := peerNode(app.Namespace, e.NamespaceSelector, e.PodSelector, e.IPBlock)
@@ -286,6 +307,15 @@ func oneSided(e peering.Edge) string {
 		return "one-sided: " + e.To.AppIsolation.String() + " has no tier " + e.To.Name
 	}
 	return "one-sided: no port in common"
+}
+
+// addressLines are the lines listing addresses in a node: the first
+// MaxAddresses, one per line, and how many more; none when there are none.
+func addressLines(addresses []string) []string {
+	if len(addresses) <= MaxAddresses {
+		return addresses
+	}
+	return append(slices.Clone(addresses[:MaxAddresses]), fmt.Sprintf("and %d more", len(addresses)-MaxAddresses))
 }
 
 // controllerNode is labelled namespace/name, the controller's ipBlocks,

@@ -1,16 +1,19 @@
 package graph
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
+	"github.com/tierwall/tierwall/pkg/render"
 )
 
 func appFrom(t *testing.T, doc string) *tierwallv1alpha1.AppIsolation {
@@ -636,5 +639,68 @@ func TestDOTOneSided(t *testing.T) {
 	want := `  "storefront_web" -> "api_backend" [label="9090/TCP\none-sided: not in payments/api's allowFrom", style=dashed];` + "\n"
 	if got := Build(storefront, api).DOT(); !strings.Contains(got, want) {
 		t.Errorf("DOT() lacks\n%s\nin\n%s", want, got)
+	}
+}
+
+// TestBuildWithPlatform lists the addresses the platform knows in the
+// nodes of the hostNetwork controller and the API server, bounded.
+func TestBuildWithPlatform(t *testing.T) {
+	app := appFrom(t, `
+metadata: {name: ops, namespace: ops}
+spec:
+  ingressControllers: [{name: nginx, hostNetwork: true}]
+  dns: {disabled: true}
+  tiers:
+  - name: dashboard
+    podSelector: {matchLabels: {tier: dashboard}}
+    ports: [{port: 8443}]
+    allowFrom: [{ingressController: nginx}]
+    egressTo: [{kubeAPIServer: {}}]
+`)
+	addrs := func(ips ...string) []netip.Addr {
+		var out []netip.Addr
+		for _, ip := range ips {
+			out = append(out, netip.MustParseAddr(ip))
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		platform render.Platform
+		want     []string
+	}{
+		{
+			name: "none known: the spec's words only",
+			want: []string{
+				"nginx (hostNetwork: every Node's InternalIP) -> tier dashboard on 8443/TCP",
+				"tier dashboard -> Kubernetes API server (endpoints of default/kubernetes) on the endpoints' ports",
+			},
+		},
+		{
+			name: "a few: all of them, sorted as addresses",
+			platform: render.Platform{
+				NodeAddresses: addrs("192.168.1.10", "192.168.1.9", "fd00::1", "192.168.1.9"),
+				KubeAPIServer: render.Endpoints{Addresses: addrs("192.168.1.9"), Ports: []render.EndpointPort{{Port: 6443, Protocol: corev1.ProtocolTCP}}},
+			},
+			want: []string{
+				"nginx (hostNetwork: every Node's InternalIP, 192.168.1.9, 192.168.1.10, fd00::1) -> tier dashboard on 8443/TCP",
+				"tier dashboard -> Kubernetes API server (endpoints of default/kubernetes, 192.168.1.9:6443) on the endpoints' ports",
+			},
+		},
+		{
+			name:     "many: the first few, and how many more",
+			platform: render.Platform{NodeAddresses: addrs("10.0.0.6", "10.0.0.5", "10.0.0.4", "10.0.0.3", "10.0.0.2", "10.0.0.1")},
+			want: []string{
+				"nginx (hostNetwork: every Node's InternalIP, 10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4, and 2 more) -> tier dashboard on 8443/TCP",
+				"tier dashboard -> Kubernetes API server (endpoints of default/kubernetes) on the endpoints' ports",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, BuildWith(tt.platform, app).Sentences()); diff != "" {
+				t.Errorf("Sentences() (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
