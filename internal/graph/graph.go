@@ -111,7 +111,7 @@ const MaxAddresses = 4
 // node lists the Nodes' InternalIPs, the API server's its endpoints, up to
 // MaxAddresses each.
 func BuildWith(platform render.Platform, apps ...*tierwallv1alpha1.AppIsolation) *Graph {
-	var nodes []string
+	nodes := make([]string, 0, len(platform.NodeAddresses))
 	for _, ip := range slices.Compact(slices.SortedFunc(slices.Values(platform.NodeAddresses), netip.Addr.Compare)) {
 		nodes = append(nodes, ip.String())
 	}

@@ -658,7 +658,7 @@ spec:
     egressTo: [{kubeAPIServer: {}}]
 `)
 	addrs := func(ips ...string) []netip.Addr {
-		var out []netip.Addr
+		out := make([]netip.Addr, 0, len(ips))
 		for _, ip := range ips {
 			out = append(out, netip.MustParseAddr(ip))
 		}
