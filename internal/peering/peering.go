@@ -38,13 +38,13 @@ func compareTiers(a, b Tier) int {
 type Verdict int
 
 const (
-	// Allows: the side declares the edge, or does not isolate that
+	// Allows says the side declares the edge, or does not isolate that
 	// direction.
 	Allows Verdict = iota
-	// Blocks: the side isolates that direction and does not declare the
-	// edge.
+	// Blocks says the side isolates that direction and does not declare
+	// the edge.
 	Blocks
-	// Missing: the side's AppIsolation, or its tier, does not exist.
+	// Missing says the side's AppIsolation, or its tier, does not exist.
 	Missing
 )
 

@@ -104,10 +104,10 @@ type intentPeer struct {
 }
 
 // newIntent reads app's spec. nsLabels gives the labels of a namespace, as
-// namespaceSelectors see them; nodes are the Node addresses a hostNetwork
-// ingress controller sends from.
+// namespaceSelectors see them; platform the Node addresses a hostNetwork
+// ingress controller sends from, the API server's endpoints and the other
+// AppIsolations whose tiers the spec names.
 func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.Set, platform render.Platform) (*intent, error) {
-	nodes := platform.NodeAddresses
 	in := &intent{namespace: app.Namespace, governed: labels.Everything(), nsLabels: nsLabels,
 		isolatesIngress: app.Spec.Isolates(tierwallv1alpha1.PolicyTypeIngress),
 		isolatesEgress:  app.Spec.Isolates(tierwallv1alpha1.PolicyTypeEgress)}
@@ -133,102 +133,121 @@ func newIntent(app *tierwallv1alpha1.AppIsolation, nsLabels func(string) labels.
 		in.dns = append(in.dns, intentPeer{blocks: []tierwallv1alpha1.IPBlock{{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()}}})
 	}
 	for i := range app.Spec.Tiers {
-		t := &app.Spec.Tiers[i]
-		path := fmt.Sprintf("spec.tiers[%d]", i)
-		it := intentTier{name: t.Name, ports: t.Ports}
-		if it.pods, err = selector(&t.PodSelector, path+".podSelector"); err != nil {
+		it, err := readTier(app, i, platform)
+		if err != nil {
 			return nil, err
-		}
-		for j, p := range t.AllowFrom {
-			peerPath := fmt.Sprintf("%s.allowFrom[%d]", path, j)
-			switch {
-			case p.AppIsolation != nil:
-				peer, _, err := otherTier(platform, *p.AppIsolation, p.Tier)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", peerPath, err)
-				}
-				if peer != nil {
-					peer.ports = t.PeerPorts(&p)
-					it.from = append(it.from, *peer)
-				}
-			case p.Tier != "":
-				it.fromTier = append(it.fromTier, intentTierPeer{name: p.Tier, ports: t.PeerPorts(&p)})
-			case p.IngressController != "":
-				c := app.Spec.IngressControllerNamed(p.IngressController)
-				if c == nil {
-					return nil, fmt.Errorf("%s: no ingress controller %q", peerPath, p.IngressController)
-				}
-				if c.Namespace != "" {
-					peer := intentPeer{namespace: c.Namespace, ports: t.PeerPorts(&p)}
-					if c.PodSelector != nil {
-						if peer.pods, err = selector(c.PodSelector, peerPath+" (ingress controller's podSelector)"); err != nil {
-							return nil, err
-						}
-					}
-					it.from = append(it.from, peer)
-				}
-				if len(c.IPBlocks) > 0 {
-					it.from = append(it.from, intentPeer{blocks: c.IPBlocks, ports: t.PeerPorts(&p)})
-				}
-				if c.HostNetwork && len(nodes) > 0 {
-					peer := intentPeer{ports: t.PeerPorts(&p)}
-					for _, ip := range nodes {
-						ip = ip.Unmap()
-						peer.blocks = append(peer.blocks, tierwallv1alpha1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()})
-					}
-					it.from = append(it.from, peer)
-				}
-			default:
-				peer, err := rawPeer(p.NamespaceSelector, p.PodSelector, p.IPBlock, peerPath)
-				if err != nil {
-					return nil, err
-				}
-				peer.ports = t.PeerPorts(&p)
-				it.from = append(it.from, peer)
-			}
-		}
-		for j, e := range t.EgressTo {
-			if e.AppIsolation != nil {
-				peer, dest, err := otherTier(platform, *e.AppIsolation, e.Tier)
-				if err != nil {
-					return nil, fmt.Errorf("%s.egressTo[%d]: %w", path, j, err)
-				}
-				ports := e.Ports
-				if peer != nil && len(ports) == 0 {
-					ports = dest.EgressPorts(tierwallv1alpha1.AppIsolationReference{Namespace: app.Namespace, Name: app.Name}, t.Name)
-				}
-				// An unknown tier, or one that accepts no port: nothing.
-				if peer != nil && len(ports) > 0 {
-					it.egress = append(it.egress, intentEgress{to: *peer, ports: ports})
-				}
-				continue
-			}
-			if e.KubeAPIServer != nil {
-				// Every endpoint address on every endpoint port; none known,
-				// nothing.
-				to := intentPeer{blocks: []tierwallv1alpha1.IPBlock{}}
-				var ports []tierwallv1alpha1.Port
-				for _, ip := range platform.KubeAPIServer.Addresses {
-					ip = ip.Unmap()
-					to.blocks = append(to.blocks, tierwallv1alpha1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()})
-				}
-				for _, p := range platform.KubeAPIServer.Ports {
-					ports = append(ports, tierwallv1alpha1.Port{Port: intstr.FromInt32(p.Port), Protocol: tierwallv1alpha1.Protocol(p.Protocol)})
-				}
-				if len(to.blocks) > 0 && len(ports) > 0 {
-					it.egress = append(it.egress, intentEgress{to: to, ports: ports})
-				}
-				continue
-			}
-			peer, err := rawPeer(e.NamespaceSelector, e.PodSelector, e.IPBlock, fmt.Sprintf("%s.egressTo[%d]", path, j))
-			if err != nil {
-				return nil, err
-			}
-			it.egress = append(it.egress, intentEgress{to: peer, ports: e.Ports})
 		}
 		in.tiers = append(in.tiers, it)
 	}
 	return in, nil
+}
+
+// readTier reads the tier of index i of app's spec.
+func readTier(app *tierwallv1alpha1.AppIsolation, i int, platform render.Platform) (intentTier, error) {
+	t := &app.Spec.Tiers[i]
+	path := fmt.Sprintf("spec.tiers[%d]", i)
+	it := intentTier{name: t.Name, ports: t.Ports}
+	var err error
+	if it.pods, err = selector(&t.PodSelector, path+".podSelector"); err != nil {
+		return it, err
+	}
+	for j, p := range t.AllowFrom {
+		if err := it.readPeer(app, t, p, fmt.Sprintf("%s.allowFrom[%d]", path, j), platform); err != nil {
+			return it, err
+		}
+	}
+	for j, e := range t.EgressTo {
+		if e.AppIsolation != nil {
+			peer, dest, err := otherTier(platform, *e.AppIsolation, e.Tier)
+			if err != nil {
+				return it, fmt.Errorf("%s.egressTo[%d]: %w", path, j, err)
+			}
+			ports := e.Ports
+			if peer != nil && len(ports) == 0 {
+				ports = dest.EgressPorts(tierwallv1alpha1.AppIsolationReference{Namespace: app.Namespace, Name: app.Name}, t.Name)
+			}
+			// An unknown tier, or one that accepts no port: nothing.
+			if peer != nil && len(ports) > 0 {
+				it.egress = append(it.egress, intentEgress{to: *peer, ports: ports})
+			}
+			continue
+		}
+		if e.KubeAPIServer != nil {
+			// Every endpoint address on every endpoint port; none known,
+			// nothing.
+			to := intentPeer{blocks: []tierwallv1alpha1.IPBlock{}}
+			var ports []tierwallv1alpha1.Port
+			for _, ip := range platform.KubeAPIServer.Addresses {
+				ip = ip.Unmap()
+				to.blocks = append(to.blocks, tierwallv1alpha1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()})
+			}
+			for _, p := range platform.KubeAPIServer.Ports {
+				ports = append(ports, tierwallv1alpha1.Port{Port: intstr.FromInt32(p.Port), Protocol: tierwallv1alpha1.Protocol(p.Protocol)})
+			}
+			if len(to.blocks) > 0 && len(ports) > 0 {
+				it.egress = append(it.egress, intentEgress{to: to, ports: ports})
+			}
+			continue
+		}
+		peer, err := rawPeer(e.NamespaceSelector, e.PodSelector, e.IPBlock, fmt.Sprintf("%s.egressTo[%d]", path, j))
+		if err != nil {
+			return it, err
+		}
+		it.egress = append(it.egress, intentEgress{to: peer, ports: e.Ports})
+	}
+	return it, nil
+}
+
+// readPeer reads the allowFrom entry p of tier t into it.
+func (it *intentTier) readPeer(app *tierwallv1alpha1.AppIsolation, t *tierwallv1alpha1.Tier, p tierwallv1alpha1.Peer,
+	peerPath string, platform render.Platform) error {
+	var err error
+	switch {
+	case p.AppIsolation != nil:
+		peer, _, err := otherTier(platform, *p.AppIsolation, p.Tier)
+		if err != nil {
+			return fmt.Errorf("%s: %w", peerPath, err)
+		}
+		if peer != nil {
+			peer.ports = t.PeerPorts(&p)
+			it.from = append(it.from, *peer)
+		}
+	case p.Tier != "":
+		it.fromTier = append(it.fromTier, intentTierPeer{name: p.Tier, ports: t.PeerPorts(&p)})
+	case p.IngressController != "":
+		c := app.Spec.IngressControllerNamed(p.IngressController)
+		if c == nil {
+			return fmt.Errorf("%s: no ingress controller %q", peerPath, p.IngressController)
+		}
+		if c.Namespace != "" {
+			peer := intentPeer{namespace: c.Namespace, ports: t.PeerPorts(&p)}
+			if c.PodSelector != nil {
+				if peer.pods, err = selector(c.PodSelector, peerPath+" (ingress controller's podSelector)"); err != nil {
+					return err
+				}
+			}
+			it.from = append(it.from, peer)
+		}
+		if len(c.IPBlocks) > 0 {
+			it.from = append(it.from, intentPeer{blocks: c.IPBlocks, ports: t.PeerPorts(&p)})
+		}
+		if c.HostNetwork && len(platform.NodeAddresses) > 0 {
+			peer := intentPeer{ports: t.PeerPorts(&p)}
+			for _, ip := range platform.NodeAddresses {
+				ip = ip.Unmap()
+				peer.blocks = append(peer.blocks, tierwallv1alpha1.IPBlock{CIDR: netip.PrefixFrom(ip, ip.BitLen()).String()})
+			}
+			it.from = append(it.from, peer)
+		}
+	default:
+		peer, err := rawPeer(p.NamespaceSelector, p.PodSelector, p.IPBlock, peerPath)
+		if err != nil {
+			return err
+		}
+		peer.ports = t.PeerPorts(&p)
+		it.from = append(it.from, peer)
+	}
+	return nil
 }
 
 // otherTier reads the pods of the tier named tier of the AppIsolation ref,

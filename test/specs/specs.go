@@ -236,7 +236,8 @@ var Rejections = []Case{
 	{
 		Name:  "allowFrom names a tier that does not exist",
 		Tweak: func(app *tierwallv1alpha1.AppIsolation) { Database(app).AllowFrom[0].Tier = "cache" },
-		Want:  []string{"spec.tiers", "every allowFrom[].tier without appIsolation must be the name of a tier declared in spec.tiers"},
+		Want: []string{"spec.tiers",
+			"every allowFrom[].tier without appIsolation must be the name of a tier declared in spec.tiers"},
 	},
 	{
 		Name:  "allowFrom names an unknown ingress controller",
@@ -529,10 +530,12 @@ var Rejections = []Case{
 			"appIsolation needs tier: name the tier of that AppIsolation to accept traffic from"},
 	},
 	{
-		Name:  "an allowFrom appIsolation with an ipBlock",
-		Tweak: AllowFromDatabase(tierwallv1alpha1.Peer{AppIsolation: PaymentsAPI(), Tier: "backend", IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8"}}),
+		Name: "an allowFrom appIsolation with an ipBlock",
+		Tweak: AllowFromDatabase(tierwallv1alpha1.Peer{
+			AppIsolation: PaymentsAPI(), Tier: "backend", IPBlock: &tierwallv1alpha1.IPBlock{CIDR: "10.0.0.0/8"}}),
 		Want: []string{"spec.tiers[1].allowFrom[1]",
-			"set exactly one of tier (with appIsolation for another AppIsolation's tier), ingressController, ipBlock, or namespaceSelector and/or podSelector"},
+			"set exactly one of tier (with appIsolation for another AppIsolation's tier), ingressController, ipBlock, " +
+				"or namespaceSelector and/or podSelector"},
 	},
 	{
 		Name: "an appIsolation reference to a namespace that is not a DNS label",
@@ -567,7 +570,8 @@ var Rejections = []Case{
 	{
 		Name: "an egressTo appIsolation with a podSelector",
 		Tweak: func(app *tierwallv1alpha1.AppIsolation) {
-			Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{AppIsolation: PaymentsAPI(), Tier: "backend", PodSelector: Selector("app", "api")}}
+			Frontend(app).EgressTo = []tierwallv1alpha1.EgressRule{{
+				AppIsolation: PaymentsAPI(), Tier: "backend", PodSelector: Selector("app", "api")}}
 		},
 		Want: []string{"spec.tiers[0].egressTo[0]",
 			"set exactly one of ipBlock, kubeAPIServer, appIsolation (with tier), or namespaceSelector and/or podSelector"},
