@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -467,5 +469,27 @@ func TestSetPeersAgreeConditionBoundsTheList(t *testing.T) {
 	c := app.Status.Conditions[0]
 	if c.Reason != tierwallv1alpha1.OneSidedEdgeReason || !strings.HasPrefix(c.Message, "10 of the 10 edges") || !strings.HasSuffix(c.Message, " and 7 more") {
 		t.Errorf("condition = %s: %s", c.Reason, c.Message)
+	}
+}
+
+// docs/reconciliation.md quotes the PeersAgree message and a status.peers
+// entry of the shop sample: they must be what tierwall writes.
+func TestPeersAgreeDocQuotes(t *testing.T) {
+	storefront, api, err := fixtures.Shop("shop", "payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(fixtures.RepoRoot(), "docs", "reconciliation.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agreed := peering.Edges([]tierwallv1alpha1.AppIsolation{*storefront, *api})
+	api.Spec.Tiers[0].AllowFrom = nil
+	oneSided := peering.Edges([]tierwallv1alpha1.AppIsolation{*storefront, *api})
+	setPeersAgreeCondition(storefront, &oneSided)
+	for _, quote := range []string{"`" + agreed[0].String() + "`", storefront.Status.Conditions[0].Message + "\n"} {
+		if !bytes.Contains(doc, []byte(quote)) {
+			t.Errorf("docs/reconciliation.md does not quote %q", quote)
+		}
 	}
 }
