@@ -454,8 +454,10 @@ func TestSetPeersAgreeConditionBoundsTheList(t *testing.T) {
 	app := &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Namespace: "payments", Name: "api"},
 		Spec: tierwallv1alpha1.AppIsolationSpec{Tiers: []tierwallv1alpha1.Tier{{Name: "backend",
 			Ports: []tierwallv1alpha1.Port{{Port: intstr.FromInt32(9090)}}}}}}
-	apps := []tierwallv1alpha1.AppIsolation{*app}
-	for i := range tierwallv1alpha1.MaxStatusPeers + 2 {
+	const callers = tierwallv1alpha1.MaxStatusPeers + 2
+	apps := make([]tierwallv1alpha1.AppIsolation, 0, 1+callers)
+	apps = append(apps, *app)
+	for i := range callers {
 		caller := tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("shop-%02d", i), Name: "storefront"},
 			Spec: tierwallv1alpha1.AppIsolationSpec{Tiers: []tierwallv1alpha1.Tier{{Name: "web", EgressTo: []tierwallv1alpha1.EgressRule{{
 				AppIsolation: &tierwallv1alpha1.AppIsolationReference{Namespace: "payments", Name: "api"}, Tier: "backend"}}}}}}
