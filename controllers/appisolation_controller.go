@@ -171,8 +171,9 @@ func (r *AppIsolationReconciler) announceConditions(original, app *tierwallv1alp
 	}
 }
 
-// SetupWithManager registers the reconciler: it watches AppIsolations,
-// every policy of their namespaces (its own, to repair drift; the others,
+// SetupWithManager registers the reconciler: it watches AppIsolations
+// (each for itself, and for the AppIsolations that name it or that it
+// names), every policy of their namespaces (its own, to repair drift; the others,
 // to report name conflicts and foreign widening), the metadata of pods and
 // namespaces (to keep the status true to what the selectors match), and
 // the Nodes' addresses (for ingress controllers with hostNetwork) and the
@@ -190,6 +191,10 @@ func (r *AppIsolationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		kubeAPIServerIndex, indexKubeAPIServer); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
+		peersIndex, indexPeers); err != nil {
+		return err
+	}
 	concurrent := r.MaxConcurrentReconciles
 	if concurrent <= 0 {
 		concurrent = DefaultMaxConcurrentReconciles
@@ -199,6 +204,7 @@ func (r *AppIsolationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrent}).
 		For(&tierwallv1alpha1.AppIsolation{}, builder.WithPredicates(
 			predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, r.statusChanged()))).
+		Watches(&tierwallv1alpha1.AppIsolation{}, r.peerHandler()).
 		Watches(&networkingv1.NetworkPolicy{}, r.policyHandler()).
 		Watches(&corev1.Pod{}, r.podHandler(), builder.OnlyMetadata).
 		Watches(&corev1.Namespace{},

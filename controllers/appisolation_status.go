@@ -13,6 +13,7 @@ import (
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/foreign"
 	"github.com/tierwall/tierwall/internal/graph"
+	"github.com/tierwall/tierwall/internal/peering"
 	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/pkg/render"
 )
@@ -46,6 +47,7 @@ func updateStatus(app *tierwallv1alpha1.AppIsolation, obs *observedState, err er
 	}
 	setSelectorsMatchedCondition(app, obs)
 	setIsolatedCondition(app, obs.foreign)
+	setPeersAgreeCondition(app, obs.edges)
 	setWouldBlockCondition(app, obs.wouldBlock)
 	setReadyConditions(app, err)
 	app.Status.Warnings = warnings(app)
@@ -108,7 +110,8 @@ func setReconcilingCondition(app *tierwallv1alpha1.AppIsolation) bool {
 
 // warningConditions are the conditions whose False status is a warning
 // about the app rather than a failure to apply its policies.
-var warningConditions = []string{tierwallv1alpha1.SelectorsMatchedCondition, tierwallv1alpha1.IsolatedCondition}
+var warningConditions = []string{tierwallv1alpha1.SelectorsMatchedCondition, tierwallv1alpha1.IsolatedCondition,
+	tierwallv1alpha1.PeersAgreeCondition}
 
 // warnings joins the reasons of the warning conditions that are False.
 func warnings(app *tierwallv1alpha1.AppIsolation) string {
@@ -278,12 +281,60 @@ func setIsolatedCondition(app *tierwallv1alpha1.AppIsolation, findings *[]foreig
 	meta.SetStatusCondition(&app.Status.Conditions, condition)
 }
 
-// nameList joins names, naming at most maxNamed of them.
-func nameList(names []string) string {
-	if len(names) <= maxNamed {
-		return strings.Join(names, ", ")
+// setPeersAgreeCondition reports the edges between the AppIsolation's
+// tiers and tiers of other AppIsolations in status.peers, and whether both
+// sides allow each in PeersAgree: False, naming the edges and the side at
+// fault, when an edge that only one side allows carries no traffic. tierwall never
+// writes the other side's namespace, so only its owner can fix that side.
+// Without edges the condition and the list go; with edges unread, the
+// condition is Unknown and the list stays.
+func setPeersAgreeCondition(app *tierwallv1alpha1.AppIsolation, edges *[]peering.Edge) {
+	if edges == nil {
+		if meta.FindStatusCondition(app.Status.Conditions, tierwallv1alpha1.PeersAgreeCondition) != nil || len(app.Spec.References()) > 0 {
+			unknown(app, tierwallv1alpha1.PeersAgreeCondition)
+		}
+		return
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxNamed], ", "), len(names)-maxNamed)
+	if len(*edges) == 0 {
+		meta.RemoveStatusCondition(&app.Status.Conditions, tierwallv1alpha1.PeersAgreeCondition)
+		app.Status.Peers = nil
+		return
+	}
+	app.Status.Peers = nil
+	var oneSided []string
+	for _, e := range *edges {
+		if len(app.Status.Peers) < tierwallv1alpha1.MaxStatusPeers {
+			app.Status.Peers = append(app.Status.Peers, e.String())
+		}
+		if e.OneSided() {
+			oneSided = append(oneSided, e.String())
+		}
+	}
+	condition := metav1.Condition{
+		Type:               tierwallv1alpha1.PeersAgreeCondition,
+		Status:             metav1.ConditionTrue,
+		Reason:             tierwallv1alpha1.EdgesAllowedOnBothSidesReason,
+		Message:            fmt.Sprintf("Both sides allow each of the %d edges with tiers of other AppIsolations (status.peers)", len(*edges)),
+		ObservedGeneration: app.Generation,
+	}
+	if len(oneSided) > 0 {
+		condition.Status, condition.Reason = metav1.ConditionFalse, tierwallv1alpha1.OneSidedEdgeReason
+		condition.Message = fmt.Sprintf("%d of the %d edges with tiers of other AppIsolations carry no traffic, "+
+			"because only one side allows them: %s", len(oneSided), len(*edges), joinList(oneSided, "; "))
+	}
+	meta.SetStatusCondition(&app.Status.Conditions, condition)
+}
+
+// nameList joins names, naming at most maxNamed of them.
+func nameList(names []string) string { return joinList(names, ", ") }
+
+// joinList joins items with sep, at most maxNamed of them, for items that
+// hold commas themselves.
+func joinList(items []string, sep string) string {
+	if len(items) <= maxNamed {
+		return strings.Join(items, sep)
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:maxNamed], sep), len(items)-maxNamed)
 }
 
 func capitalize(s string) string {

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"k8s.io/utils/ptr"
@@ -20,6 +23,7 @@ import (
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/foreign"
+	"github.com/tierwall/tierwall/internal/peering"
 	"github.com/tierwall/tierwall/internal/plan"
 	"github.com/tierwall/tierwall/pkg/render"
 	"github.com/tierwall/tierwall/test/fixtures"
@@ -363,5 +367,131 @@ func TestUpdateStatusIsDeterministic(t *testing.T) {
 	}
 	if !bytes.Contains(want, []byte(`"warnings":"TierSelectsNoPods"`)) || !bytes.Contains(want, []byte(`"policyCount":4`)) {
 		t.Errorf("status.warnings does not name the failing condition: %s", want)
+	}
+}
+
+func TestSetPeersAgreeCondition(t *testing.T) {
+	storefront, api, err := fixtures.Shop("shop", "payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := tierwallv1alpha1.AppIsolationReference{Namespace: "shop", Name: "storefront"}
+	edgesOf := func(apps ...tierwallv1alpha1.AppIsolation) *[]peering.Edge {
+		edges := peering.Of(peering.Edges(apps), self)
+		return &edges
+	}
+	withoutAllowFrom := api.DeepCopy()
+	withoutAllowFrom.Spec.Tiers[0].AllowFrom = nil
+	agreed := metav1.Condition{Type: tierwallv1alpha1.PeersAgreeCondition, Status: metav1.ConditionTrue,
+		Reason: tierwallv1alpha1.EdgesAllowedOnBothSidesReason, ObservedGeneration: 2,
+		Message: "Both sides allow each of the 1 edges with tiers of other AppIsolations (status.peers)"}
+	tests := []struct {
+		name      string
+		edges     *[]peering.Edge
+		before    []metav1.Condition
+		want      []metav1.Condition
+		wantPeers []string
+	}{
+		{
+			name:      "both sides allow the edge",
+			edges:     edgesOf(*storefront, *api),
+			want:      []metav1.Condition{agreed},
+			wantPeers: []string{"shop/storefront tier web -> payments/api tier backend on 9090/TCP"},
+		},
+		{
+			name:  "the callee does not accept it: False, naming the callee and the edge",
+			edges: edgesOf(*storefront, *withoutAllowFrom),
+			want: []metav1.Condition{{Type: tierwallv1alpha1.PeersAgreeCondition, Status: metav1.ConditionFalse,
+				Reason: tierwallv1alpha1.OneSidedEdgeReason, ObservedGeneration: 2,
+				Message: "1 of the 1 edges with tiers of other AppIsolations carry no traffic, because only one side allows them: " +
+					"shop/storefront tier web -> payments/api tier backend on 9090/TCP: one-sided, " +
+					"payments/api tier backend's allowFrom does not name shop/storefront tier web"}},
+			wantPeers: []string{"shop/storefront tier web -> payments/api tier backend on 9090/TCP: one-sided, " +
+				"payments/api tier backend's allowFrom does not name shop/storefront tier web"},
+		},
+		{
+			name:  "the callee does not exist",
+			edges: edgesOf(*storefront),
+			want: []metav1.Condition{{Type: tierwallv1alpha1.PeersAgreeCondition, Status: metav1.ConditionFalse,
+				Reason: tierwallv1alpha1.OneSidedEdgeReason, ObservedGeneration: 2,
+				Message: "1 of the 1 edges with tiers of other AppIsolations carry no traffic, because only one side allows them: " +
+					"shop/storefront tier web -> payments/api tier backend: one-sided, AppIsolation payments/api does not exist"}},
+			wantPeers: []string{"shop/storefront tier web -> payments/api tier backend: one-sided, AppIsolation payments/api does not exist"},
+		},
+		{
+			name:   "no edge any more: the condition and the list go",
+			edges:  &[]peering.Edge{},
+			before: []metav1.Condition{agreed},
+		},
+		{
+			name:   "edges not read: Unknown",
+			before: []metav1.Condition{agreed},
+			want: []metav1.Condition{{Type: tierwallv1alpha1.PeersAgreeCondition, Status: metav1.ConditionUnknown,
+				Reason: tierwallv1alpha1.NotObservedReason, ObservedGeneration: 2,
+				Message: "The pods and policies this condition depends on could not be read in the last reconcile"}},
+			wantPeers: []string{"kept"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := storefront.DeepCopy()
+			app.Generation = 2
+			app.Status.Conditions, app.Status.Peers = slices.Clone(tt.before), []string{"kept"}
+			setPeersAgreeCondition(app, tt.edges)
+			if diff := cmp.Diff(tt.want, app.Status.Conditions, ignoreTimes, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("conditions (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantPeers, app.Status.Peers); diff != "" {
+				t.Errorf("peers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// status.peers lists at most MaxStatusPeers edges; the condition counts
+// them all.
+func TestSetPeersAgreeConditionBoundsTheList(t *testing.T) {
+	app := &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Namespace: "payments", Name: "api"},
+		Spec: tierwallv1alpha1.AppIsolationSpec{Tiers: []tierwallv1alpha1.Tier{{Name: "backend",
+			Ports: []tierwallv1alpha1.Port{{Port: intstr.FromInt32(9090)}}}}}}
+	const callers = tierwallv1alpha1.MaxStatusPeers + 2
+	apps := make([]tierwallv1alpha1.AppIsolation, 0, 1+callers)
+	apps = append(apps, *app)
+	for i := range callers {
+		caller := tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("shop-%02d", i), Name: "storefront"},
+			Spec: tierwallv1alpha1.AppIsolationSpec{Tiers: []tierwallv1alpha1.Tier{{Name: "web", EgressTo: []tierwallv1alpha1.EgressRule{{
+				AppIsolation: &tierwallv1alpha1.AppIsolationReference{Namespace: "payments", Name: "api"}, Tier: "backend"}}}}}}
+		apps = append(apps, caller)
+	}
+	edges := peering.Of(peering.Edges(apps), tierwallv1alpha1.AppIsolationReference{Namespace: "payments", Name: "api"})
+	setPeersAgreeCondition(app, &edges)
+	if len(app.Status.Peers) != tierwallv1alpha1.MaxStatusPeers {
+		t.Errorf("status.peers has %d edges, want %d", len(app.Status.Peers), tierwallv1alpha1.MaxStatusPeers)
+	}
+	c := app.Status.Conditions[0]
+	if c.Reason != tierwallv1alpha1.OneSidedEdgeReason || !strings.HasPrefix(c.Message, "10 of the 10 edges") || !strings.HasSuffix(c.Message, " and 7 more") {
+		t.Errorf("condition = %s: %s", c.Reason, c.Message)
+	}
+}
+
+// docs/reconciliation.md quotes the PeersAgree message and a status.peers
+// entry of the shop sample: they must be what tierwall writes.
+func TestPeersAgreeDocQuotes(t *testing.T) {
+	storefront, api, err := fixtures.Shop("shop", "payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(fixtures.RepoRoot(), "docs", "reconciliation.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agreed := peering.Edges([]tierwallv1alpha1.AppIsolation{*storefront, *api})
+	api.Spec.Tiers[0].AllowFrom = nil
+	oneSided := peering.Edges([]tierwallv1alpha1.AppIsolation{*storefront, *api})
+	setPeersAgreeCondition(storefront, &oneSided)
+	for _, quote := range []string{"`" + agreed[0].String() + "`", storefront.Status.Conditions[0].Message + "\n"} {
+		if !bytes.Contains(doc, []byte(quote)) {
+			t.Errorf("docs/reconciliation.md does not quote %q", quote)
+		}
 	}
 }

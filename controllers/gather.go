@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,6 +17,7 @@ import (
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/internal/foreign"
+	"github.com/tierwall/tierwall/internal/peering"
 	"github.com/tierwall/tierwall/internal/plan"
 	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/pkg/render"
@@ -28,6 +30,10 @@ type observedState struct {
 	// platform are the cluster's addresses the spec follows, read for the
 	// parts of the spec that need them.
 	platform *render.Platform
+	// edges are the edges between a tier of the AppIsolation and a tier of
+	// an AppIsolation (itself included) that either one declares, with both
+	// sides' verdicts; nil until read.
+	edges *[]peering.Edge
 	// rendered are the policies the spec renders to, in apply order.
 	rendered []networkingv1.NetworkPolicy
 	// plan is the writes that make the namespace enforce them.
@@ -55,6 +61,11 @@ func (r *AppIsolationReconciler) gather(ctx context.Context, app *tierwallv1alph
 		return err
 	}
 	obs.platform = &platform
+	edges, err := r.edges(ctx, app, platform.AppIsolations)
+	if err != nil {
+		return err
+	}
+	obs.edges = &edges
 	rendered, err := render.Render(app, platform)
 	if err != nil {
 		return stalled(tierwallv1alpha1.InvalidSpecReason, err)
@@ -102,8 +113,9 @@ func (r *AppIsolationReconciler) gather(ctx context.Context, app *tierwallv1alph
 
 // platform reads the cluster's addresses that app's spec follows: the
 // Nodes' InternalIPs when an ingress controller has hostNetwork, the API
-// server's endpoints when a tier may connect to it. It reads nothing for a
-// spec that needs nothing.
+// server's endpoints when a tier may connect to it, and the AppIsolations
+// its allowFrom and egressTo entries name. It reads nothing for a spec that
+// needs nothing.
 func (r *AppIsolationReconciler) platform(ctx context.Context, app *tierwallv1alpha1.AppIsolation) (render.Platform, error) {
 	var p render.Platform
 	if app.Spec.FollowsNodes() {
@@ -121,7 +133,43 @@ func (r *AppIsolationReconciler) platform(ctx context.Context, app *tierwallv1al
 		}
 		p.KubeAPIServer = render.KubeAPIServerEndpoints(endpoints.Items)
 	}
+	for _, ref := range app.Spec.References() {
+		if ref.Namespace == app.Namespace && ref.Name == app.Name {
+			p.AppIsolations = append(p.AppIsolations, *app)
+			continue
+		}
+		var other tierwallv1alpha1.AppIsolation
+		err := r.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, &other)
+		switch {
+		case apierrors.IsNotFound(err):
+			// Absent: its peers allow nothing, and PeersAgree says so.
+		case err != nil:
+			return p, fmt.Errorf("failed to get AppIsolation %s: %w", ref, err)
+		default:
+			p.AppIsolations = append(p.AppIsolations, other)
+		}
+	}
 	return p, nil
+}
+
+// edges returns the edges between app's tiers and tiers of AppIsolations,
+// from app's side and theirs: over app, the AppIsolations it names that
+// exist (referenced) and those that name it, found by peersIndex.
+func (r *AppIsolationReconciler) edges(ctx context.Context, app *tierwallv1alpha1.AppIsolation, referenced []tierwallv1alpha1.AppIsolation) ([]peering.Edge, error) {
+	self := tierwallv1alpha1.AppIsolationReference{Namespace: app.Namespace, Name: app.Name}
+	var referencing tierwallv1alpha1.AppIsolationList
+	if err := r.List(ctx, &referencing, client.MatchingFields{peersIndex: self.String()}); err != nil {
+		return nil, fmt.Errorf("failed to list the AppIsolations that name %s: %w", self, err)
+	}
+	apps := []tierwallv1alpha1.AppIsolation{*app}
+	for _, other := range slices.Concat(referenced, referencing.Items) {
+		if !slices.ContainsFunc(apps, func(a tierwallv1alpha1.AppIsolation) bool {
+			return a.Namespace == other.Namespace && a.Name == other.Name
+		}) {
+			apps = append(apps, other)
+		}
+	}
+	return peering.Of(peering.Edges(apps), self), nil
 }
 
 // maxPolicyBytes bounds the size of one rendered policy, well under the

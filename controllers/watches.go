@@ -61,6 +61,64 @@ func indexKubeAPIServer(obj client.Object) []string {
 	return nil
 }
 
+// peersIndex indexes AppIsolations by the AppIsolations their allowFrom
+// and egressTo entries name, as "namespace/name" (the references' String,
+// which is also a NamespacedName's).
+const peersIndex = "spec.tiers.appIsolation"
+
+func indexPeers(obj client.Object) []string {
+	refs := obj.(*tierwallv1alpha1.AppIsolation).Spec.References()
+	keys := make([]string, 0, len(refs))
+	for _, ref := range refs {
+		keys = append(keys, ref.String())
+	}
+	return keys
+}
+
+// peerHandler enqueues, for an AppIsolation created, deleted or whose spec
+// changed, the other AppIsolations whose edges it changes: those that name
+// it (their policies follow its tiers, their PeersAgree its side) and those
+// it names, before and after an update (their PeersAgree its side, so that
+// dropping a reference clears the report on the other side). The
+// AppIsolation itself is For()'s, and a status write, its own echo
+// included, changes nothing that the others read: neither wakes anyone.
+func (r *AppIsolationReconciler) peerHandler() handler.EventHandler {
+	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], objs ...client.Object) {
+		self := types.NamespacedName{Namespace: objs[0].GetNamespace(), Name: objs[0].GetName()}
+		add := func(req reconcile.Request) {
+			if req.NamespacedName != self {
+				q.Add(req)
+			}
+		}
+		for _, req := range requests(r.appIsolations(ctx, client.MatchingFields{peersIndex: self.String()})) {
+			add(req)
+		}
+		for _, obj := range objs {
+			app, ok := obj.(*tierwallv1alpha1.AppIsolation)
+			if !ok {
+				continue
+			}
+			for _, ref := range app.Spec.References() {
+				add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}})
+			}
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.Object)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if e.ObjectOld.GetGeneration() == e.ObjectNew.GetGeneration() {
+				return
+			}
+			enqueue(ctx, q, e.ObjectNew, e.ObjectOld)
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, e.Object)
+		},
+	}
+}
+
 // apiServerEndpointsChanged enqueues, for an EndpointSlice of the API
 // server's Service (the only ones the cache holds), the AppIsolations that
 // follow the API server's endpoints.

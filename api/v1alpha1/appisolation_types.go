@@ -414,8 +414,11 @@ type AppIsolationStatus struct {
 
 	// Conditions: Ready (always present), Reconciling and Stalled (present
 	// only while true, per kstatus), SelectorsMatched (whether each selector
-	// matches the pods it is meant to) and Isolated (whether other
-	// NetworkPolicies open the governed pods beyond what is declared).
+	// matches the pods it is meant to), Isolated (whether other
+	// NetworkPolicies open the governed pods beyond what is declared),
+	// PeersAgree (present while there are edges with tiers of other
+	// AppIsolations: whether both sides allow each) and, in DryRun mode,
+	// WouldBlock.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -456,8 +459,9 @@ type AppIsolationStatus struct {
 
 	// Warnings lists, comma-separated, the reasons of the conditions that
 	// are False although the policies are applied (SelectorsMatched,
-	// Isolated): a selector that matches nothing, a pod in no tier, a
-	// foreign policy that opens the app. kubectl get shows it as WARNINGS;
+	// Isolated, PeersAgree): a selector that matches nothing, a pod in no
+	// tier, a foreign policy that opens the app, an edge with another
+	// AppIsolation that only one side allows. kubectl get shows it as WARNINGS;
 	// empty when there is nothing to warn about.
 	// +optional
 	Warnings string `json:"warnings,omitempty"`
@@ -484,6 +488,16 @@ type AppIsolationStatus struct {
 	// +optional
 	NodeAddresses *AddressesStatus `json:"nodeAddresses,omitempty"`
 
+	// Peers are the edges between a tier of this AppIsolation and a tier
+	// of another (an allowFrom or egressTo entry with appIsolation, in
+	// either AppIsolation), as "namespace/name tier a -> namespace/name
+	// tier b on ports", with why the edge carries no traffic when only one
+	// side allows it; sorted by caller, then callee, at most
+	// MaxStatusPeers. The PeersAgree condition counts them all.
+	// +listType=atomic
+	// +optional
+	Peers []string `json:"peers,omitempty"`
+
 	// KubeAPIServer are the API server endpoints ("address:port") the
 	// policies allow egress to, for the tiers with a kubeAPIServer egressTo;
 	// unset when there are none.
@@ -504,6 +518,11 @@ type AddressesStatus struct {
 // MaxStatusAddresses bounds AddressesStatus.Addresses: a cluster of
 // thousands of nodes must not make the status that large.
 const MaxStatusAddresses = 8
+
+// MaxStatusPeers bounds AppIsolationStatus.Peers: the list is for reading
+// in kubectl, and an AppIsolation named by many others must not make the
+// status that large.
+const MaxStatusPeers = 8
 
 // SelectorStatus is how many pods a named selector of the spec matches.
 type SelectorStatus struct {

@@ -6,10 +6,10 @@ const (
 	// ReadyCondition is True when tierwall has applied exactly the
 	// NetworkPolicies the current generation renders (in DryRun mode: has
 	// computed them and enforces none). It says nothing about whether the
-	// selectors match the pods meant, or whether other policies widen
-	// access: SelectorsMatched and Isolated say that, and status.warnings
-	// (the WARNINGS column of kubectl get) lists their reasons while they
-	// are False.
+	// selectors match the pods meant, whether other policies widen access,
+	// or whether the other AppIsolations it names agree: SelectorsMatched,
+	// Isolated and PeersAgree say that, and status.warnings (the WARNINGS
+	// column of kubectl get) lists their reasons while they are False.
 	ReadyCondition = "Ready"
 	// ReconcilingCondition is True while tierwall works towards a new
 	// generation.
@@ -23,6 +23,12 @@ const (
 	// IsolatedCondition is True when no NetworkPolicy that this AppIsolation
 	// did not render opens its governed pods beyond what it declares.
 	IsolatedCondition = "Isolated"
+	// PeersAgreeCondition, present only while the AppIsolation takes part
+	// in edges with tiers of other AppIsolations (an allowFrom or egressTo
+	// entry with appIsolation, its own or theirs), is True when both sides
+	// allow every such edge, and False, naming the other side and the
+	// edge, when an edge only one side allows carries no traffic.
+	PeersAgreeCondition = "PeersAgree"
 	// WouldBlockCondition, present in DryRun mode only, is True when
 	// enforcing the AppIsolation would block flows that the policies in
 	// force allow today (status.wouldBlock lists the first of them), and
@@ -70,6 +76,13 @@ const (
 	// ForeignPolicyWidensAccessReason: another policy opens the governed
 	// pods beyond the declared graph.
 	ForeignPolicyWidensAccessReason = "ForeignPolicyWidensAccess"
+	// EdgesAllowedOnBothSidesReason: both sides allow every edge with a
+	// tier of another AppIsolation.
+	EdgesAllowedOnBothSidesReason = "EdgesAllowedOnBothSides"
+	// OneSidedEdgeReason: an edge with a tier of another AppIsolation is
+	// declared by one side and blocked by the other, or the other
+	// AppIsolation or its tier does not exist, or the sides share no port.
+	OneSidedEdgeReason = "OneSidedEdge"
 	// IngressControllerGovernedReason: an ingress controller runs on pods
 	// this AppIsolation governs, so the default-deny blocks its egress and
 	// the declared flows from it are denied.

@@ -208,6 +208,11 @@ func (in *AppIsolationStatus) DeepCopyInto(out *AppIsolationStatus) {
 		*out = new(AddressesStatus)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.Peers != nil {
+		in, out := &in.Peers, &out.Peers
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.KubeAPIServer != nil {
 		in, out := &in.KubeAPIServer, &out.KubeAPIServer
 		*out = new(AddressesStatus)
