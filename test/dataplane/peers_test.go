@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,8 +9,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
@@ -66,17 +70,18 @@ func shopPods() []*corev1.Pod {
 	}
 }
 
-// TestCrossNamespaceTier renders the two AppIsolations of the shop sample
-// with pkg/render, each with the other in its platform (as the operator
-// does), applies the policies, and proves with packets under kube-router,
-// cell by cell and equal to tierwall reach, that the edge both sides
-// declare opens, web (shop) -> backend (payments) on the backend tier's
-// port, and nothing else does: not the backend's other port, not another
-// tier of payments (worker, on the same port), not another governed pod of
-// shop. Then, each side alone: the storefront without its egressTo entry
-// (payments still accepts), and payments without its allowFrom entry (the
-// storefront still sends, on the tier's ports): the edge is closed both
-// times. One side never opens another namespace's pods.
+// TestCrossNamespaceTier applies the two AppIsolations of the shop sample
+// and lets the operator reconcile them, each following the other, then
+// proves with packets under kube-router, cell by cell and equal to tierwall
+// reach, that the edge both sides declare opens, web (shop) -> backend
+// (payments) on the port the backend accepts from it, and nothing else
+// does: not the backend's other port, not another tier of payments
+// (worker, on the same port), not another governed pod of shop. Then each
+// side alone declares it, payments without its allowFrom entry (the
+// storefront still sends, on the tier's ports), and the storefront without
+// its egressTo entry (payments still accepts): the edge is closed both
+// times, and both AppIsolations say PeersAgree False. One side never opens
+// another namespace's pods.
 //
 // The test adds a worker tier to payments' AppIsolation (port 9090, from
 // the backend tier), so that worker is a pod of another tier of the same
@@ -104,31 +109,88 @@ func TestCrossNamespaceTier(t *testing.T) {
 		"payments/backend -> payments/worker:9090/TCP": true,
 	}
 
-	applyRendered(t, storefront, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*api}})
-	applyRendered(t, api, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*storefront}})
+	ctx := context.Background()
+	for _, app := range []*tierwallv1alpha1.AppIsolation{api, storefront} {
+		if err := theLab.c.Create(ctx, app); err != nil {
+			t.Fatalf("failed to apply AppIsolation %s/%s: %v", app.Namespace, app.Name, err)
+		}
+		t.Cleanup(func() {
+			_ = client.IgnoreNotFound(theLab.c.Delete(ctx, app))
+			_ = theLab.c.DeleteAllOf(ctx, &networkingv1NetworkPolicy, client.InNamespace(app.Namespace))
+		})
+	}
+	waitPeers(t, metav1.ConditionTrue, storefront, api)
 	measured := requireMatrix(t, "both sides declare the edge", pods, cs, declare(cs, edge))
 	requireQuoted(t, "the two-namespace story", pods, measured)
 
-	// The storefront alone stops declaring the edge; payments, rendered
-	// again with it, still accepts from the web tier.
-	callerOnly := storefront.DeepCopy()
-	callerOnly.Spec.Tiers[0].EgressTo = nil
-	applyRendered(t, callerOnly, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*api}})
-	accepting := applyRendered(t, api, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*callerOnly}})
-	requireRule(t, accepting, render.TierName(api.Name, "backend"), false, shopNamespace)
-	requireMatrix(t, "payments accepts from the web tier, the storefront does not declare the egress", pods, cs, declare(cs, withoutEdge))
-
-	// Both sides again, then payments alone stops accepting; the
-	// storefront, rendered again with it, still sends on the tier's ports.
-	applyRendered(t, storefront, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*api}})
-	applyRendered(t, api, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*storefront}})
-	requireMatrix(t, "both sides declare the edge again", pods, cs, declare(cs, edge))
-	calleeOnly := api.DeepCopy()
-	calleeOnly.Spec.Tiers[0].AllowFrom = nil
-	sending := applyRendered(t, storefront, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*calleeOnly}})
-	requireRule(t, sending, render.TierName(storefront.Name, "web"), true, paymentsNamespace)
-	applyRendered(t, calleeOnly, render.Platform{AppIsolations: []tierwallv1alpha1.AppIsolation{*storefront}})
+	// payments stops accepting from the web tier; the storefront, which
+	// the operator reconciles again as payments changes, still sends.
+	update(t, api, func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Tiers[0].AllowFrom = nil })
+	waitPeers(t, metav1.ConditionFalse, storefront, api)
+	requireRule(t, policiesOf(t, storefront), render.TierName(storefront.Name, "web"), true, paymentsNamespace)
 	requireMatrix(t, "the storefront declares the egress, payments does not accept from it", pods, cs, declare(cs, withoutEdge))
+
+	// Both sides again, then the storefront alone stops declaring the
+	// edge; payments still accepts from the web tier.
+	update(t, api, func(app *tierwallv1alpha1.AppIsolation) {
+		app.Spec.Tiers[0].AllowFrom = []tierwallv1alpha1.Peer{{AppIsolation: &tierwallv1alpha1.AppIsolationReference{
+			Namespace: shopNamespace, Name: storefront.Name}, Tier: "web"}}
+	})
+	waitPeers(t, metav1.ConditionTrue, storefront, api)
+	requireMatrix(t, "both sides declare the edge again", pods, cs, declare(cs, edge))
+	update(t, storefront, func(app *tierwallv1alpha1.AppIsolation) { app.Spec.Tiers[0].EgressTo = nil })
+	waitPeers(t, metav1.ConditionFalse, storefront, api)
+	requireRule(t, policiesOf(t, api), render.TierName(api.Name, "backend"), false, shopNamespace)
+	requireMatrix(t, "payments accepts from the web tier, the storefront does not declare the egress", pods, cs, declare(cs, withoutEdge))
+}
+
+// update changes app's spec with change, retrying on conflicts with the
+// operator's status writes.
+func update(t *testing.T, app *tierwallv1alpha1.AppIsolation, change func(*tierwallv1alpha1.AppIsolation)) {
+	t.Helper()
+	ctx := context.Background()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := theLab.c.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+			return err
+		}
+		change(app)
+		return theLab.c.Update(ctx, app)
+	})
+	if err != nil {
+		t.Fatalf("failed to update AppIsolation %s/%s: %v", app.Namespace, app.Name, err)
+	}
+}
+
+// waitPeers waits until every app is Ready at its generation and says
+// PeersAgree with status.
+func waitPeers(t *testing.T, status metav1.ConditionStatus, apps ...*tierwallv1alpha1.AppIsolation) {
+	t.Helper()
+	for _, app := range apps {
+		err := poll(convergence, func() (bool, error) {
+			if err := theLab.c.Get(context.Background(), client.ObjectKeyFromObject(app), app); err != nil {
+				return false, err
+			}
+			peers := meta.FindStatusCondition(app.Status.Conditions, tierwallv1alpha1.PeersAgreeCondition)
+			return app.Status.ObservedGeneration == app.Generation &&
+				meta.IsStatusConditionTrue(app.Status.Conditions, tierwallv1alpha1.ReadyCondition) &&
+				peers != nil && peers.Status == status && peers.ObservedGeneration == app.Generation, nil
+		})
+		if err != nil {
+			t.Fatalf("AppIsolation %s/%s did not become Ready with PeersAgree %s: %v (conditions: %+v)",
+				app.Namespace, app.Name, status, err, app.Status.Conditions)
+		}
+	}
+}
+
+// policiesOf lists the policies the operator enforces for app.
+func policiesOf(t *testing.T, app *tierwallv1alpha1.AppIsolation) []networkingv1.NetworkPolicy {
+	t.Helper()
+	var list networkingv1.NetworkPolicyList
+	if err := theLab.c.List(context.Background(), &list, client.InNamespace(app.Namespace),
+		client.MatchingLabels{tierwallv1alpha1.AppIsolationLabel: app.Name}); err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
 }
 
 // requireRule fails the test unless the policy name of policies has an
@@ -163,5 +225,5 @@ func requireRule(t *testing.T, policies []networkingv1.NetworkPolicy, name strin
 			}
 		}
 	}
-	t.Fatalf("the rendered policy %s has no rule with a peer in namespace %s: the one-sided case would prove nothing", name, ns)
+	t.Fatalf("the policy %s has no rule with a peer in namespace %s: the one-sided case would prove nothing", name, ns)
 }
