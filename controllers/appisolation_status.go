@@ -314,13 +314,19 @@ func setPeersAgreeCondition(app *tierwallv1alpha1.AppIsolation, edges *[]peering
 		Type:               tierwallv1alpha1.PeersAgreeCondition,
 		Status:             metav1.ConditionTrue,
 		Reason:             tierwallv1alpha1.EdgesAllowedOnBothSidesReason,
-		Message:            fmt.Sprintf("Both sides allow each of the %d edges with tiers of other AppIsolations (status.peers)", len(*edges)),
+		Message:            "Both sides allow the edge with a tier of another AppIsolation (status.peers)",
 		ObservedGeneration: app.Generation,
+	}
+	if len(*edges) > 1 {
+		condition.Message = fmt.Sprintf("Both sides allow each of the %d edges with tiers of other AppIsolations (status.peers)", len(*edges))
 	}
 	if len(oneSided) > 0 {
 		condition.Status, condition.Reason = metav1.ConditionFalse, tierwallv1alpha1.OneSidedEdgeReason
 		condition.Message = fmt.Sprintf("%d of the %d edges with tiers of other AppIsolations carry no traffic, "+
 			"because only one side allows them: %s", len(oneSided), len(*edges), joinList(oneSided, "; "))
+		if len(*edges) == 1 {
+			condition.Message = "The edge with a tier of another AppIsolation carries no traffic, because only one side allows it: " + oneSided[0]
+		}
 	}
 	meta.SetStatusCondition(&app.Status.Conditions, condition)
 }

@@ -384,7 +384,7 @@ func TestSetPeersAgreeCondition(t *testing.T) {
 	withoutAllowFrom.Spec.Tiers[0].AllowFrom = nil
 	agreed := metav1.Condition{Type: tierwallv1alpha1.PeersAgreeCondition, Status: metav1.ConditionTrue,
 		Reason: tierwallv1alpha1.EdgesAllowedOnBothSidesReason, ObservedGeneration: 2,
-		Message: "Both sides allow each of the 1 edges with tiers of other AppIsolations (status.peers)"}
+		Message: "Both sides allow the edge with a tier of another AppIsolation (status.peers)"}
 	tests := []struct {
 		name      string
 		edges     *[]peering.Edge
@@ -403,7 +403,7 @@ func TestSetPeersAgreeCondition(t *testing.T) {
 			edges: edgesOf(*storefront, *withoutAllowFrom),
 			want: []metav1.Condition{{Type: tierwallv1alpha1.PeersAgreeCondition, Status: metav1.ConditionFalse,
 				Reason: tierwallv1alpha1.OneSidedEdgeReason, ObservedGeneration: 2,
-				Message: "1 of the 1 edges with tiers of other AppIsolations carry no traffic, because only one side allows them: " +
+				Message: "The edge with a tier of another AppIsolation carries no traffic, because only one side allows it: " +
 					"shop/storefront tier web -> payments/api tier backend on 9090/TCP: one-sided, " +
 					"payments/api tier backend's allowFrom does not name shop/storefront tier web"}},
 			wantPeers: []string{"shop/storefront tier web -> payments/api tier backend on 9090/TCP: one-sided, " +
@@ -414,7 +414,7 @@ func TestSetPeersAgreeCondition(t *testing.T) {
 			edges: edgesOf(*storefront),
 			want: []metav1.Condition{{Type: tierwallv1alpha1.PeersAgreeCondition, Status: metav1.ConditionFalse,
 				Reason: tierwallv1alpha1.OneSidedEdgeReason, ObservedGeneration: 2,
-				Message: "1 of the 1 edges with tiers of other AppIsolations carry no traffic, because only one side allows them: " +
+				Message: "The edge with a tier of another AppIsolation carries no traffic, because only one side allows it: " +
 					"shop/storefront tier web -> payments/api tier backend: one-sided, AppIsolation payments/api does not exist"}},
 			wantPeers: []string{"shop/storefront tier web -> payments/api tier backend: one-sided, AppIsolation payments/api does not exist"},
 		},

@@ -2,7 +2,9 @@
 // starts a local control plane (envtest's kube-apiserver and etcd), installs
 // the CRD, runs the operator, applies the WordPress sample with its pods,
 // waits for Ready, and prints the generated policies and who may talk to
-// whom. With --keep it stays up and prints a kubeconfig path for kubectl.
+// whom; then it applies the two-namespace sample and prints what both of
+// its AppIsolations report of the edge between them. With --keep it stays
+// up and prints a kubeconfig path for kubectl.
 //
 // Run it with `make demo` (or `make demo DEMO_KEEP=1`), which builds the
 // control-plane binaries first.
@@ -44,6 +46,9 @@ import (
 const (
 	appNamespace   = "dev-wordpress"
 	otherNamespace = "other-team"
+	// shopNamespace and paymentsNamespace are the two-namespace sample's.
+	shopNamespace     = "shop"
+	paymentsNamespace = "payments"
 )
 
 func main() {
@@ -150,6 +155,9 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 		return err
 	}
 	printStatus(out, app)
+	if err := showTwoNamespaces(ctx, out, c); err != nil {
+		return err
+	}
 
 	if !keep {
 		return nil
@@ -165,6 +173,54 @@ func run(ctx context.Context, out io.Writer, keep, verbose bool) (retErr error) 
 	return nil
 }
 
+// showTwoNamespaces applies the two-namespace sample, a storefront in shop
+// calling the payments team's API tier, with a pod in each tier, and
+// prints what both AppIsolations report of the edge between them.
+func showTwoNamespaces(ctx context.Context, out io.Writer, c client.Client) error {
+	storefront, api, err := fixtures.Shop(shopNamespace, paymentsNamespace)
+	if err != nil {
+		return err
+	}
+	for _, ns := range []string{shopNamespace, paymentsNamespace} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return err
+		}
+	}
+	pods := []*corev1.Pod{
+		fixtures.Pod(shopNamespace, "web", map[string]string{"app": "storefront", "tier": "web"}, fixtures.Port("http", 8080, corev1.ProtocolTCP)),
+		fixtures.Pod(paymentsNamespace, "backend", map[string]string{"app": "payments-api", "tier": "backend"}, fixtures.Port("api", 9090, corev1.ProtocolTCP)),
+	}
+	for _, p := range pods {
+		if err := c.Create(ctx, p); err != nil {
+			return err
+		}
+	}
+	_, _ = fmt.Fprintln(out)
+	for _, app := range []*tierwallv1alpha1.AppIsolation{storefront, api} {
+		if err := c.Create(ctx, app); err != nil {
+			return err
+		}
+	}
+	step(out, "Applied %s: %s/%s calls the tier backend of %s/%s, each side declaring its half",
+		relative(fixtures.ShopSamplePath()), storefront.Namespace, storefront.Name, api.Namespace, api.Name)
+	_, _ = fmt.Fprintf(out, "\n# What both AppIsolations report of the edge between them (status.peers, PeersAgree)\n")
+	for _, app := range []*tierwallv1alpha1.AppIsolation{storefront, api} {
+		// The storefront may be Ready before the API exists, one-sided:
+		// wait until both sides see each other.
+		if err := waitReady(ctx, c, app, tierwallv1alpha1.PeersAgreeCondition); err != nil {
+			return err
+		}
+		_, _ = fmt.Fprintf(out, "  %s/%s:\n", app.Namespace, app.Name)
+		for _, edge := range app.Status.Peers {
+			_, _ = fmt.Fprintf(out, "    %s\n", edge)
+		}
+		if peers := meta.FindStatusCondition(app.Status.Conditions, tierwallv1alpha1.PeersAgreeCondition); peers != nil {
+			_, _ = fmt.Fprintf(out, "    %s=%s (%s): %s\n", peers.Type, peers.Status, peers.Reason, peers.Message)
+		}
+	}
+	return nil
+}
+
 func step(out io.Writer, format string, args ...any) {
 	_, _ = fmt.Fprintf(out, "==> "+format+"\n", args...)
 }
@@ -176,14 +232,19 @@ func relative(path string) string {
 	return path
 }
 
-// waitReady polls until the AppIsolation is Ready at its generation.
-func waitReady(ctx context.Context, c client.Client, app *tierwallv1alpha1.AppIsolation) error {
+// waitReady polls until the AppIsolation is Ready at its generation, and
+// the other conditions named are True.
+func waitReady(ctx context.Context, c client.Client, app *tierwallv1alpha1.AppIsolation, conditions ...string) error {
 	ready := func(ctx context.Context) (bool, error) {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
 			return false, err
 		}
-		return app.Status.ObservedGeneration == app.Generation &&
-			meta.IsStatusConditionTrue(app.Status.Conditions, tierwallv1alpha1.ReadyCondition), nil
+		for _, t := range append(conditions, tierwallv1alpha1.ReadyCondition) {
+			if !meta.IsStatusConditionTrue(app.Status.Conditions, t) {
+				return false, nil
+			}
+		}
+		return app.Status.ObservedGeneration == app.Generation, nil
 	}
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, ready)
 	if err != nil {

@@ -28,6 +28,8 @@ func TestDemo(t *testing.T) {
 		"kube-system/traefik       ✗   ✗   ✗   ✓   ✗   ✓   ✓   -   -   ✓",
 		"18 of 50 flows allowed",
 		"Ready=True (Reconciled)",
+		"shop/storefront tier web -> payments/api tier backend on 9090/TCP",
+		"PeersAgree=True (EdgesAllowedOnBothSides)",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo's output lacks %q:\n%s", want, out.String())

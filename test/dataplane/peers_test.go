@@ -2,9 +2,6 @@ package dataplane
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
 	"github.com/tierwall/tierwall/pkg/render"
@@ -32,22 +28,9 @@ const (
 // storefront (namespace shop) and the payments API (namespace payments).
 func shopSample(t *testing.T) (storefront, api *tierwallv1alpha1.AppIsolation) {
 	t.Helper()
-	path := filepath.Join(fixtures.RepoRoot(), "config", "samples", "tierwall_v1alpha1_appisolation_shop.yaml")
-	data, err := os.ReadFile(path)
+	storefront, api, err := fixtures.Shop(shopNamespace, paymentsNamespace)
 	if err != nil {
 		t.Fatal(err)
-	}
-	byNamespace := map[string]*tierwallv1alpha1.AppIsolation{}
-	for doc := range strings.SplitSeq(string(data), "\n---\n") {
-		app := &tierwallv1alpha1.AppIsolation{}
-		if err := yaml.UnmarshalStrict([]byte(doc), app); err != nil {
-			t.Fatalf("failed to read %s: %v", path, err)
-		}
-		byNamespace[app.Namespace] = app
-	}
-	storefront, api = byNamespace[shopNamespace], byNamespace[paymentsNamespace]
-	if storefront == nil || api == nil || len(byNamespace) != 2 {
-		t.Fatalf("%s: want one AppIsolation in %s and one in %s, got %d", path, shopNamespace, paymentsNamespace, len(byNamespace))
 	}
 	return storefront, api
 }
