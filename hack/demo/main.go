@@ -187,8 +187,10 @@ func showTwoNamespaces(ctx context.Context, out io.Writer, c client.Client) erro
 		}
 	}
 	pods := []*corev1.Pod{
-		fixtures.Pod(shopNamespace, "web", map[string]string{"app": "storefront", "tier": "web"}, fixtures.Port("http", 8080, corev1.ProtocolTCP)),
-		fixtures.Pod(paymentsNamespace, "backend", map[string]string{"app": "payments-api", "tier": "backend"}, fixtures.Port("api", 9090, corev1.ProtocolTCP)),
+		fixtures.Pod(shopNamespace, "web", map[string]string{"app": "storefront", "tier": "web"},
+			fixtures.Port("http", 8080, corev1.ProtocolTCP)),
+		fixtures.Pod(paymentsNamespace, "backend", map[string]string{"app": "payments-api", "tier": "backend"},
+			fixtures.Port("api", 9090, corev1.ProtocolTCP)),
 	}
 	for _, p := range pods {
 		if err := c.Create(ctx, p); err != nil {
