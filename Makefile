@@ -79,8 +79,9 @@ envtest: ## Build (once) the kube-apiserver, etcd and kubectl that the tests nee
 ENVTEST_ASSETS = $(shell hack/envtest-binaries.sh)
 
 .PHONY: test
-test: manifests generate vet envtest ## Run all unit and envtest tests.
+test: manifests generate vet envtest ## Run all unit and envtest tests, and one iteration of every benchmark (so that make bench keeps working).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -coverprofile cover.out
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -run '^$$' -bench . -benchtime 1x
 	@echo "Real packets are proved by 'make test-dataplane' (as root; kube-router in network namespaces), which .ci/run runs after this."
 
 # EXAMPLES are the runnable examples, each a Go module of its own that

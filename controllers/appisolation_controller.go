@@ -179,21 +179,11 @@ func (r *AppIsolationReconciler) announceConditions(original, app *tierwallv1alp
 // the Nodes' addresses (for ingress controllers with hostNetwork) and the
 // API server's EndpointSlices (for egress to it).
 func (r *AppIsolationReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
-		namespaceIndex, indexReferencedNamespaces); err != nil {
-		return err
-	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
-		hostNetworkIndex, indexHostNetwork); err != nil {
-		return err
-	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
-		kubeAPIServerIndex, indexKubeAPIServer); err != nil {
-		return err
-	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
-		peersIndex, indexPeers); err != nil {
-		return err
+	for _, index := range appIsolationIndexes {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &tierwallv1alpha1.AppIsolation{},
+			index.field, index.extract); err != nil {
+			return err
+		}
 	}
 	concurrent := r.MaxConcurrentReconciles
 	if concurrent <= 0 {

@@ -103,8 +103,12 @@ func reconcileWorld(b *testing.B, pods, foreign int) (*AppIsolationReconciler, c
 		}
 		objs = append(objs, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("chart-%d", i)}, Spec: spec})
 	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
-		WithStatusSubresource(&tierwallv1alpha1.AppIsolation{}).Build()
+	builder := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
+		WithStatusSubresource(&tierwallv1alpha1.AppIsolation{})
+	for _, index := range appIsolationIndexes {
+		builder = builder.WithIndex(&tierwallv1alpha1.AppIsolation{}, index.field, index.extract)
+	}
+	c := builder.Build()
 	r := &AppIsolationReconciler{Client: c, Options: Options{ObservableNamespaces: []string{"kube-system"}}}
 	return r, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(app)}
 }

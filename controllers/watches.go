@@ -20,6 +20,19 @@ import (
 	"github.com/tierwall/tierwall/pkg/render"
 )
 
+// appIsolationIndexes are the field indexes of AppIsolations the reconciler
+// lists by: SetupWithManager registers them on the manager's cache, and a
+// fake client must register them too.
+var appIsolationIndexes = []struct {
+	field   string
+	extract client.IndexerFunc
+}{
+	{namespaceIndex, indexReferencedNamespaces},
+	{hostNetworkIndex, indexHostNetwork},
+	{kubeAPIServerIndex, indexKubeAPIServer},
+	{peersIndex, indexPeers},
+}
+
 // namespaceIndex indexes AppIsolations by the other namespaces they select
 // pods in (their ingress controllers' namespaces).
 const namespaceIndex = "spec.referencedNamespaces"
