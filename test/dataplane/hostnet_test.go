@@ -108,31 +108,9 @@ func TestHostNetworkIngress(t *testing.T) {
 	requireHostNetwork(t, "the second Node deleted", pods, cs, "")
 }
 
-// requireHostNetwork probes the cells until the packets show
-// declaredHostNetwork, and requires tierwall reach, on the policies then in
-// force, to agree.
+// requireHostNetwork requires the matrix of declaredHostNetwork, measured
+// and evaluated (see requireMatrix).
 func requireHostNetwork(t *testing.T, when string, pods []*labPod, cs []cell, node string) {
 	t.Helper()
-	declared := declaredHostNetwork(cs, node)
-	var measured []reach.Flow
-	err := poll(convergence, func() (bool, error) {
-		var err error
-		measured, err = theLab.measure(cs)
-		return err == nil && sameVerdicts(measured, declared), err
-	})
-	s, stateErr := theLab.state(context.Background(), pods)
-	if stateErr != nil {
-		t.Fatal(stateErr)
-	}
-	evaluated, evalErr := evaluate(s, cs)
-	if evalErr != nil {
-		t.Fatal(evalErr)
-	}
-	if err != nil || !sameVerdicts(evaluated, declared) {
-		t.Fatalf("%s: the matrices disagree (%v):\n%s\ndeclared:\n%s\ntierwall reach:\n%s\npackets (kube-router):\n%s",
-			when, err, sideBySide([]string{"declared", "reach", "packets"}, declared, evaluated, measured),
-			table(pods, declared), table(pods, evaluated), table(pods, measured))
-	}
-	t.Logf("%s: measured with packets under kube-router, equal to the declared graph and to tierwall reach:\n%s",
-		when, table(pods, measured))
+	requireMatrix(t, when, pods, cs, declaredHostNetwork(cs, node))
 }

@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +45,7 @@ import (
 	"github.com/tierwall/tierwall/controllers"
 	"github.com/tierwall/tierwall/internal/report"
 	"github.com/tierwall/tierwall/pkg/reach"
+	"github.com/tierwall/tierwall/test/fixtures"
 	"github.com/tierwall/tierwall/test/testenv"
 )
 
@@ -552,3 +555,56 @@ func poll(timeout time.Duration, cond func() (bool, error)) error {
 
 // networkingv1NetworkPolicy is the type DeleteAllOf needs.
 var networkingv1NetworkPolicy = networkingv1.NetworkPolicy{}
+
+// requireMatrix probes the cells until the packets show declared, and
+// requires tierwall reach, on the policies then in force, to agree; it
+// returns the measured matrix.
+func requireMatrix(t *testing.T, when string, pods []*labPod, cs []cell, declared []reach.Flow) []reach.Flow {
+	t.Helper()
+	var measured []reach.Flow
+	err := poll(convergence, func() (bool, error) {
+		var err error
+		measured, err = theLab.measure(cs)
+		return err == nil && sameVerdicts(measured, declared), err
+	})
+	s, stateErr := theLab.state(context.Background(), pods)
+	if stateErr != nil {
+		t.Fatal(stateErr)
+	}
+	evaluated, evalErr := evaluate(s, cs)
+	if evalErr != nil {
+		t.Fatal(evalErr)
+	}
+	if err != nil || !sameVerdicts(evaluated, declared) {
+		t.Fatalf("%s: the matrices disagree (%v):\n%s\ndeclared:\n%s\ntierwall reach:\n%s\npackets (kube-router):\n%s",
+			when, err, sideBySide([]string{"declared", "reach", "packets"}, declared, evaluated, measured),
+			table(pods, declared), table(pods, evaluated), table(pods, measured))
+	}
+	t.Logf("%s: measured with packets under kube-router, equal to the declared graph and to tierwall reach:\n%s",
+		when, table(pods, measured))
+	return measured
+}
+
+// declare sets each cell's verdict: allowed when its flow is in allowed.
+func declare(cs []cell, allowed map[string]bool) []reach.Flow {
+	out := make([]reach.Flow, 0, len(cs))
+	for _, c := range cs {
+		f := c.flow
+		f.Allowed = allowed[flowKey(f)]
+		out = append(out, f)
+	}
+	return out
+}
+
+// requireQuoted fails the test unless docs/testing.md quotes the matrix as
+// the lab prints it.
+func requireQuoted(t *testing.T, what string, pods []*labPod, measured []reach.Flow) {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(fixtures.RepoRoot(), "docs", "testing.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), table(pods, measured)) {
+		t.Errorf("docs/testing.md does not quote the measured matrix of %s as the lab prints it: update it", what)
+	}
+}

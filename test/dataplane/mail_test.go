@@ -2,8 +2,6 @@ package dataplane
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,33 +77,6 @@ func TestMailPortsPerPeer(t *testing.T) {
 	for i, c := range cs {
 		flows[i] = c.flow
 	}
-	declared := declaredMail(flows)
-	var measured []reach.Flow
-	err = poll(convergence, func() (bool, error) {
-		var err error
-		measured, err = theLab.measure(cs)
-		return err == nil && sameVerdicts(measured, declared), err
-	})
-	s, stateErr := theLab.state(ctx, pods)
-	if stateErr != nil {
-		t.Fatal(stateErr)
-	}
-	evaluated, evalErr := evaluate(s, cs)
-	if evalErr != nil {
-		t.Fatal(evalErr)
-	}
-	if err != nil || !sameVerdicts(evaluated, declared) {
-		t.Fatalf("the matrices disagree (%v):\n%s\ndeclared:\n%s\ntierwall reach:\n%s\npackets (kube-router):\n%s",
-			err, sideBySide([]string{"declared", "reach", "packets"}, declared, evaluated, measured),
-			table(pods, declared), table(pods, evaluated), table(pods, measured))
-	}
-	t.Logf("Measured with packets under kube-router, equal to the declared graph and to tierwall reach:\n%s", table(pods, measured))
-
-	doc, err := os.ReadFile(filepath.Join(fixtures.RepoRoot(), "docs", "testing.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(doc), table(pods, measured)) {
-		t.Errorf("docs/testing.md does not quote the measured mail matrix as the lab prints it: update it")
-	}
+	measured := requireMatrix(t, "the mail story", pods, cs, declaredMail(flows))
+	requireQuoted(t, "the mail story", pods, measured)
 }

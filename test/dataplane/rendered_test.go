@@ -2,9 +2,6 @@ package dataplane
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -12,9 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tierwallv1alpha1 "github.com/tierwall/tierwall/api/v1alpha1"
-	"github.com/tierwall/tierwall/pkg/reach"
 	"github.com/tierwall/tierwall/pkg/render"
-	"github.com/tierwall/tierwall/test/fixtures"
 )
 
 // applyRendered renders app on platform with pkg/render, as the operator
@@ -64,57 +59,4 @@ func applyRendered(t *testing.T, app *tierwallv1alpha1.AppIsolation, platform re
 		}
 	}
 	return policies
-}
-
-// requireMatrix probes the cells until the packets show declared, and
-// requires tierwall reach, on the policies then in force, to agree; it
-// returns the measured matrix.
-func requireMatrix(t *testing.T, when string, pods []*labPod, cs []cell, declared []reach.Flow) []reach.Flow {
-	t.Helper()
-	var measured []reach.Flow
-	err := poll(convergence, func() (bool, error) {
-		var err error
-		measured, err = theLab.measure(cs)
-		return err == nil && sameVerdicts(measured, declared), err
-	})
-	s, stateErr := theLab.state(context.Background(), pods)
-	if stateErr != nil {
-		t.Fatal(stateErr)
-	}
-	evaluated, evalErr := evaluate(s, cs)
-	if evalErr != nil {
-		t.Fatal(evalErr)
-	}
-	if err != nil || !sameVerdicts(evaluated, declared) {
-		t.Fatalf("%s: the matrices disagree (%v):\n%s\ndeclared:\n%s\ntierwall reach:\n%s\npackets (kube-router):\n%s",
-			when, err, sideBySide([]string{"declared", "reach", "packets"}, declared, evaluated, measured),
-			table(pods, declared), table(pods, evaluated), table(pods, measured))
-	}
-	t.Logf("%s: measured with packets under kube-router, equal to the declared graph and to tierwall reach:\n%s",
-		when, table(pods, measured))
-	return measured
-}
-
-// declare sets each cell's verdict: allowed when its flow is in allowed.
-func declare(cs []cell, allowed map[string]bool) []reach.Flow {
-	out := make([]reach.Flow, 0, len(cs))
-	for _, c := range cs {
-		f := c.flow
-		f.Allowed = allowed[flowKey(f)]
-		out = append(out, f)
-	}
-	return out
-}
-
-// requireQuoted fails the test unless docs/testing.md quotes the matrix as
-// the lab prints it.
-func requireQuoted(t *testing.T, what string, pods []*labPod, measured []reach.Flow) {
-	t.Helper()
-	doc, err := os.ReadFile(filepath.Join(fixtures.RepoRoot(), "docs", "testing.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(doc), table(pods, measured)) {
-		t.Errorf("docs/testing.md does not quote the measured matrix of %s as the lab prints it: update it", what)
-	}
 }

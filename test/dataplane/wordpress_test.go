@@ -3,8 +3,6 @@ package dataplane
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -147,34 +145,7 @@ func sameVerdicts(a, b []reach.Flow) bool {
 // reach`) computes from the same objects, cell by cell.
 func TestWordPress(t *testing.T) {
 	w := startWordPress(t)
-	declared := declaredWordPress(w.cells)
-	var measured []reach.Flow
-	err := poll(convergence, func() (bool, error) {
-		var err error
-		measured, err = theLab.measure(w.cells)
-		return err == nil && sameVerdicts(measured, declared), err
-	})
-	s, stateErr := theLab.state(context.Background(), w.pods)
-	if stateErr != nil {
-		t.Fatal(stateErr)
-	}
-	evaluated, evalErr := evaluate(s, w.cells)
-	if evalErr != nil {
-		t.Fatal(evalErr)
-	}
-	if err != nil || !sameVerdicts(evaluated, declared) {
-		t.Fatalf("the matrices disagree (%v):\n%s\ndeclared:\n%s\ntierwall reach:\n%s\npackets (kube-router):\n%s",
-			err, sideBySide([]string{"declared", "reach", "packets"}, declared, evaluated, measured),
-			table(w.pods, declared), table(w.pods, evaluated), table(w.pods, measured))
-	}
-	t.Logf("Measured with packets under kube-router, equal to the declared graph and to tierwall reach:\n%s", table(w.pods, measured))
-
+	measured := requireMatrix(t, "the WordPress story", w.pods, w.cells, declaredWordPress(w.cells))
 	// docs/testing.md quotes this matrix as the lab's output.
-	doc, err := os.ReadFile(filepath.Join(fixtures.RepoRoot(), "docs", "testing.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(doc), table(w.pods, measured)) {
-		t.Errorf("docs/testing.md does not quote the measured WordPress matrix as the lab prints it: update it")
-	}
+	requireQuoted(t, "the WordPress story", w.pods, measured)
 }
