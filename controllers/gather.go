@@ -134,7 +134,7 @@ func (r *AppIsolationReconciler) platform(ctx context.Context, app *tierwallv1al
 		p.KubeAPIServer = render.KubeAPIServerEndpoints(endpoints.Items)
 	}
 	for _, ref := range app.Spec.References() {
-		if ref.Namespace == app.Namespace && ref.Name == app.Name {
+		if ref == app.Reference() {
 			p.AppIsolations = append(p.AppIsolations, *app)
 			continue
 		}
@@ -156,7 +156,7 @@ func (r *AppIsolationReconciler) platform(ctx context.Context, app *tierwallv1al
 // from app's side and theirs: over app, the AppIsolations it names that
 // exist (referenced) and those that name it, found by peersIndex.
 func (r *AppIsolationReconciler) edges(ctx context.Context, app *tierwallv1alpha1.AppIsolation, referenced []tierwallv1alpha1.AppIsolation) ([]peering.Edge, error) {
-	self := tierwallv1alpha1.AppIsolationReference{Namespace: app.Namespace, Name: app.Name}
+	self := app.Reference()
 	var referencing tierwallv1alpha1.AppIsolationList
 	if err := r.List(ctx, &referencing, client.MatchingFields{peersIndex: self.String()}); err != nil {
 		return nil, fmt.Errorf("failed to list the AppIsolations that name %s: %w", self, err)
@@ -164,7 +164,7 @@ func (r *AppIsolationReconciler) edges(ctx context.Context, app *tierwallv1alpha
 	apps := []tierwallv1alpha1.AppIsolation{*app}
 	for _, other := range slices.Concat(referenced, referencing.Items) {
 		if !slices.ContainsFunc(apps, func(a tierwallv1alpha1.AppIsolation) bool {
-			return a.Namespace == other.Namespace && a.Name == other.Name
+			return a.Reference() == other.Reference()
 		}) {
 			apps = append(apps, other)
 		}

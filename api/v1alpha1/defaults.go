@@ -110,6 +110,11 @@ func (s *AppIsolationSpec) FollowsKubeAPIServer() bool {
 	})
 }
 
+// Reference names the AppIsolation, as another AppIsolation's peers do.
+func (a *AppIsolation) Reference() AppIsolationReference {
+	return AppIsolationReference{Namespace: a.Namespace, Name: a.Name}
+}
+
 // TierNamed returns the tier called name, or nil.
 func (s *AppIsolationSpec) TierNamed(name string) *Tier {
 	for i := range s.Tiers {

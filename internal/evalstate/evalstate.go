@@ -85,7 +85,7 @@ func RenderAll(n Notes, objs *input.Objects) ([]Rendered, error) {
 		}
 		for _, ref := range app.Spec.References() {
 			if !slices.ContainsFunc(objs.AppIsolations, func(o tierwallv1alpha1.AppIsolation) bool {
-				return o.Namespace == ref.Namespace && o.Name == ref.Name
+				return o.Reference() == ref
 			}) {
 				n.note("AppIsolation %s/%s names AppIsolation %s, which the input does not hold: rendered without it, so its tiers are allowed nothing here, as in a cluster without it (add it to the input)", app.Namespace, app.Name, ref)
 			}

@@ -121,7 +121,7 @@ func BuildWith(platform render.Platform, apps ...*tierwallv1alpha1.AppIsolation)
 	values := make([]tierwallv1alpha1.AppIsolation, 0, len(apps))
 	for _, app := range apps {
 		values = append(values, *app)
-		self := reference(app)
+		self := app.Reference()
 		b.held[self] = true
 		cluster := Cluster{ID: b.id("app_"+app.Name, false), AppIsolation: self, Label: "AppIsolation " + self.String()}
 		var notes []string
@@ -151,7 +151,7 @@ func BuildWith(platform render.Platform, apps ...*tierwallv1alpha1.AppIsolation)
 
 	var ingress, others []Node
 	for i, app := range apps {
-		self := reference(app)
+		self := app.Reference()
 		for _, t := range app.Spec.Tiers {
 			here := peering.Tier{AppIsolation: self, Name: t.Name}
 			to := b.tiers[here]
@@ -209,10 +209,6 @@ func BuildWith(platform render.Platform, apps ...*tierwallv1alpha1.AppIsolation)
 	}
 	b.g.Nodes = slices.Concat(ingress, others)
 	return b.g
-}
-
-func reference(app *tierwallv1alpha1.AppIsolation) tierwallv1alpha1.AppIsolationReference {
-	return tierwallv1alpha1.AppIsolationReference{Namespace: app.Namespace, Name: app.Name}
 }
 
 type builder struct {

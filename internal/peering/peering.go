@@ -109,20 +109,6 @@ func (e Edge) Ports() []tierwallv1alpha1.Port {
 	return e.Egress.Ports
 }
 
-// Involves tells whether app is at one end of the edge.
-func (e Edge) Involves(app tierwallv1alpha1.AppIsolationReference) bool {
-	return e.From.AppIsolation == app || e.To.AppIsolation == app
-}
-
-// Other is the end of the edge that is not app's (the callee's when both
-// are).
-func (e Edge) Other(app tierwallv1alpha1.AppIsolationReference) Tier {
-	if e.To.AppIsolation == app {
-		return e.From
-	}
-	return e.To
-}
-
 // Edges returns every edge that an AppIsolation of apps declares with a
 // tier of an AppIsolation named by reference (itself included), each once,
 // sorted by caller, then callee, with both sides' verdicts. An AppIsolation
@@ -131,7 +117,7 @@ func (e Edge) Other(app tierwallv1alpha1.AppIsolationReference) Tier {
 func Edges(apps []tierwallv1alpha1.AppIsolation) []Edge {
 	byRef := map[tierwallv1alpha1.AppIsolationReference]*tierwallv1alpha1.AppIsolation{}
 	for i := range apps {
-		byRef[reference(&apps[i])] = &apps[i]
+		byRef[apps[i].Reference()] = &apps[i]
 	}
 	type key struct{ from, to Tier }
 	seen := map[key]bool{}
@@ -143,7 +129,7 @@ func Edges(apps []tierwallv1alpha1.AppIsolation) []Edge {
 		}
 	}
 	for i := range apps {
-		self := reference(&apps[i])
+		self := apps[i].Reference()
 		for _, t := range apps[i].Spec.Tiers {
 			for _, p := range t.AllowFrom {
 				if p.AppIsolation != nil {
@@ -171,15 +157,11 @@ func Edges(apps []tierwallv1alpha1.AppIsolation) []Edge {
 func Of(edges []Edge, app tierwallv1alpha1.AppIsolationReference) []Edge {
 	var out []Edge
 	for _, e := range edges {
-		if e.Involves(app) {
+		if e.From.AppIsolation == app || e.To.AppIsolation == app {
 			out = append(out, e)
 		}
 	}
 	return out
-}
-
-func reference(app *tierwallv1alpha1.AppIsolation) tierwallv1alpha1.AppIsolationReference {
-	return tierwallv1alpha1.AppIsolationReference{Namespace: app.Namespace, Name: app.Name}
 }
 
 // lookup returns the tier t, or a Missing side saying what does not exist.

@@ -167,7 +167,7 @@ func TestOf(t *testing.T) {
 		t.Errorf("Of(shop) = %d edges, want 2", got)
 	}
 	of := peering.Of(edges, paymentsRef)
-	if len(of) != 1 || of[0].Other(paymentsRef) != (peering.Tier{AppIsolation: shopRef, Name: "frontend"}) {
+	if len(of) != 1 || of[0].From != (peering.Tier{AppIsolation: shopRef, Name: "frontend"}) {
 		t.Errorf("Of(payments) = %v, want the edge from shop's frontend", of)
 	}
 }

@@ -164,7 +164,7 @@ func readTier(app *tierwallv1alpha1.AppIsolation, i int, platform render.Platfor
 			}
 			ports := e.Ports
 			if peer != nil && len(ports) == 0 {
-				ports = dest.EgressPorts(tierwallv1alpha1.AppIsolationReference{Namespace: app.Namespace, Name: app.Name}, t.Name)
+				ports = dest.EgressPorts(app.Reference(), t.Name)
 			}
 			// An unknown tier, or one that accepts no port: nothing.
 			if peer != nil && len(ports) > 0 {
@@ -257,7 +257,7 @@ func (it *intentTier) readPeer(app *tierwallv1alpha1.AppIsolation, t *tierwallv1
 func otherTier(platform render.Platform, ref tierwallv1alpha1.AppIsolationReference, tier string) (*intentPeer, *tierwallv1alpha1.Tier, error) {
 	for i := range platform.AppIsolations {
 		other := &platform.AppIsolations[i]
-		if other.Namespace != ref.Namespace || other.Name != ref.Name {
+		if other.Reference() != ref {
 			continue
 		}
 		t := other.Spec.TierNamed(tier)

@@ -127,7 +127,7 @@ func (w *world) platformOf(app *tierwallv1alpha1.AppIsolation) render.Platform {
 
 // reference names app.
 func reference(app *tierwallv1alpha1.AppIsolation) *tierwallv1alpha1.AppIsolationReference {
-	return &tierwallv1alpha1.AppIsolationReference{Namespace: app.Namespace, Name: app.Name}
+	return ptr.To(app.Reference())
 }
 
 var portChoices = []tierwallv1alpha1.Port{
@@ -533,7 +533,7 @@ func (w *world) egressPorts(app *tierwallv1alpha1.AppIsolation, t *tierwallv1alp
 	names := false
 	for _, peer := range dest.AllowFrom {
 		all = append(all, peer.Ports...)
-		if peer.AppIsolation != nil && *peer.AppIsolation == *reference(app) && peer.Tier == t.Name {
+		if peer.AppIsolation != nil && *peer.AppIsolation == app.Reference() && peer.Tier == t.Name {
 			names = true
 			accepted = append(accepted, entryPorts(dest, peer)...)
 		}

@@ -65,7 +65,7 @@ func Render(app *tierwallv1alpha1.AppIsolation, platform Platform) ([]networking
 		others: map[tierwallv1alpha1.AppIsolationReference]*tierwallv1alpha1.AppIsolation{}}
 	for i := range platform.AppIsolations {
 		other := &platform.AppIsolations[i]
-		r.others[tierwallv1alpha1.AppIsolationReference{Namespace: other.Namespace, Name: other.Name}] = other
+		r.others[other.Reference()] = other
 	}
 	for i := range app.Spec.Tiers {
 		r.tiers[app.Spec.Tiers[i].Name] = &app.Spec.Tiers[i]
@@ -413,17 +413,12 @@ func (r *renderer) otherTierRule(t *tierwallv1alpha1.Tier, e *tierwallv1alpha1.E
 	}
 	ports := e.Ports
 	if len(ports) == 0 {
-		ports = dest.EgressPorts(r.self(), t.Name)
+		ports = dest.EgressPorts(r.app.Reference(), t.Name)
 	}
 	if len(ports) == 0 {
 		return nil
 	}
 	return &networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{peer}, Ports: policyPorts(ports)}
-}
-
-// self is the reference to the AppIsolation being rendered.
-func (r *renderer) self() tierwallv1alpha1.AppIsolationReference {
-	return tierwallv1alpha1.AppIsolationReference{Namespace: r.app.Namespace, Name: r.app.Name}
 }
 
 // apiServerRule is the egress rule to the API server's endpoints, or nil
