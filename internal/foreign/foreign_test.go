@@ -1,6 +1,8 @@
 package foreign
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -178,5 +180,103 @@ func TestSortedPods(t *testing.T) {
 	}
 	if unsorted[0].Name != "a" || unsorted[0].Namespace != "b" {
 		t.Error("sortedPods modified its input")
+	}
+}
+
+// TestFindTriesTwoOfEachClass proves that trying two governed pods of each
+// class finds what trying every pod finds: on a namespace where only the
+// second pod of a class shows the flow (the first is its own example peer,
+// and the 20 example peers stop before the second), and on generated
+// namespaces of replicas (up to 25 per class) and foreign policies built
+// from the shapes that matter: selectors that pick one class or several,
+// peers of the same class, ipBlocks, every port or one.
+func TestFindTriesTwoOfEachClass(t *testing.T) {
+	app, err := fixtures.WordPress(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := render.Render(app, render.Platform{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	governed, err := metav1.LabelSelectorAsSelector(app.Spec.PodSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frontend := map[string]string{"app": "wordpress", "tier": "frontend"}
+	mysql := map[string]string{"app": "wordpress", "tier": "mysql"}
+	wordpress := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "wordpress"}}
+	findBoth := func(in Input) (everyPod, byClass []Finding) {
+		t.Helper()
+		everyPod, err := find(in, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byClass, err = find(in, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return everyPod, byClass
+	}
+
+	// 19 frontend pods, then mysql b-00 and b-01: a rule's example peers
+	// are a-00..a-18 and b-00. For b-00 the flows from the frontend are
+	// tierwall's own and b-00 -> b-00 is a pod to itself; only b-01 shows
+	// that the policy opens mysql to mysql.
+	pods := []corev1.Pod{pod(ns, "b-00", mysql), pod(ns, "b-01", mysql)}
+	for i := range 19 {
+		pods = append(pods, pod(ns, fmt.Sprintf("a-%02d", i), frontend))
+	}
+	mesh := policy("mysql-mesh", map[string]string{"tier": "mysql"}, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+		[]networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: wordpress}}, Ports: tcp(3306)}},
+		[]networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{PodSelector: wordpress}}, Ports: tcp(3306)}})
+	everyPod, byClass := findBoth(Input{Governed: governed, Namespace: ns, Own: own, Others: []networkingv1.NetworkPolicy{mesh}, Pods: pods})
+	want := []Finding{{Policy: "mysql-mesh", From: ns + "/b-00", To: ns + "/b-01", Port: 3306, Protocol: corev1.ProtocolTCP}}
+	if diff := cmp.Diff(want, everyPod); diff != "" {
+		t.Fatalf("every pod (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, byClass); diff != "" {
+		t.Fatalf("two of each class (-want +got):\n%s", diff)
+	}
+
+	classes := []map[string]string{frontend, {"app": "wordpress", "tier": "frontend", "track": "canary"}, mysql, {"app": "wordpress"}, {"app": "adminer"}}
+	selectors := []map[string]string{nil, {"app": "wordpress"}, {"tier": "frontend"}, {"tier": "mysql"}, {"track": "canary"}, {"app": "adminer"}}
+	peers := []networkingv1.NetworkPolicyPeer{
+		{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}},
+		{NamespaceSelector: &metav1.LabelSelector{}},
+	}
+	for _, l := range selectors {
+		peers = append(peers, networkingv1.NetworkPolicyPeer{PodSelector: &metav1.LabelSelector{MatchLabels: l}})
+	}
+	ports := [][]networkingv1.NetworkPolicyPort{nil, tcp(80), tcp(3306), tcp(9999)}
+	rng := rand.New(rand.NewPCG(12, 1))
+	for world := range 300 {
+		var pods []corev1.Pod
+		for c, l := range classes {
+			for r := range rng.IntN(25) {
+				pods = append(pods, pod(ns, fmt.Sprintf("c%d-%02d", c, r), l))
+			}
+		}
+		pods = append(pods, pod("monitoring", "prometheus", map[string]string{"app": "prometheus"}))
+		var others []networkingv1.NetworkPolicy
+		for i := range 1 + rng.IntN(4) {
+			var rulePeers []networkingv1.NetworkPolicyPeer
+			for range rng.IntN(3) {
+				rulePeers = append(rulePeers, peers[rng.IntN(len(peers))])
+			}
+			rulePorts := ports[rng.IntN(len(ports))]
+			name := fmt.Sprintf("foreign-%d", i)
+			selector := selectors[rng.IntN(len(selectors))]
+			if rng.IntN(2) == 0 {
+				others = append(others, policy(name, selector, nil, []networkingv1.NetworkPolicyIngressRule{{From: rulePeers, Ports: rulePorts}}, nil))
+			} else {
+				others = append(others, policy(name, selector, []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}, nil,
+					[]networkingv1.NetworkPolicyEgressRule{{To: rulePeers, Ports: rulePorts}}))
+			}
+		}
+		everyPod, byClass := findBoth(Input{Governed: governed, Namespace: ns, Own: own, Others: others, Pods: pods})
+		if diff := cmp.Diff(everyPod, byClass); diff != "" {
+			t.Fatalf("world %d: two of each class found other flows than every pod (-every pod +by class):\n%s", world, diff)
+		}
 	}
 }

@@ -150,6 +150,9 @@ type Evaluator struct {
 	egressOf  [][]int32
 	// addresses of the State, in its order.
 	addresses []addressInfo
+	// classes of the pods, computed on first use; shared with Subset
+	// evaluators.
+	classes *podClasses
 }
 
 // podKey identifies a pod.
@@ -195,7 +198,7 @@ type portProto struct {
 // duplicate objects, and addresses with an invalid IP or port, or a name
 // that another address or a pod has.
 func New(s State) (*Evaluator, error) {
-	e := &Evaluator{nsIndex: map[string]int{}, podIndex: map[podKey]int{}, podByPtr: map[*corev1.Pod]int{}}
+	e := &Evaluator{nsIndex: map[string]int{}, podIndex: map[podKey]int{}, podByPtr: map[*corev1.Pod]int{}, classes: &podClasses{}}
 
 	nsLabels := map[string]labels.Set{}
 	for i := range s.Namespaces {
