@@ -223,13 +223,14 @@ func (r *AppIsolationReconciler) findForeignAccess(ctx context.Context, app *tie
 		return nil, err
 	}
 	// The pods by namespace, in the order of the namespaces (sorted by
-	// name), so that foreign.Find gets them sorted.
+	// name), so that foreign.Find gets them sorted; and their namespaces,
+	// whose labels namespaceSelectors read (the cluster's other namespaces
+	// hold no pod of the evaluation, and would only cost its compiling).
 	var pods [][]metav1.PartialObjectMetadata
 	count, searched := len(obs.pods), 0
-	in.Namespaces = make([]corev1.Namespace, 0, len(namespaces))
 	for _, ns := range namespaces {
-		in.Namespaces = append(in.Namespaces, corev1.Namespace{ObjectMeta: ns.ObjectMeta})
 		if ns.Name == app.Namespace {
+			in.Namespaces = append(in.Namespaces, corev1.Namespace{ObjectMeta: ns.ObjectMeta})
 			pods = append(pods, obs.pods)
 			continue
 		}
@@ -241,6 +242,7 @@ func (r *AppIsolationReconciler) findForeignAccess(ctx context.Context, app *tie
 		if err != nil {
 			return nil, err
 		}
+		in.Namespaces = append(in.Namespaces, corev1.Namespace{ObjectMeta: ns.ObjectMeta})
 		pods, count = append(pods, more), count+len(more)
 	}
 	if !slices.ContainsFunc(namespaces, func(ns metav1.PartialObjectMetadata) bool { return ns.Name == app.Namespace }) {

@@ -39,7 +39,8 @@ type Input struct {
 	Own []networkingv1.NetworkPolicy
 	// Others are the other NetworkPolicies of Namespace.
 	Others []networkingv1.NetworkPolicy
-	// Namespaces are the cluster's namespaces, for namespaceSelectors.
+	// Namespaces are the namespaces of Pods, for namespaceSelectors. A
+	// namespace with none of Pods changes no finding.
 	Namespaces []corev1.Namespace
 	// Pods are the pods of Namespace and of the namespaces the other
 	// policies' peers select: the sources and destinations to try. Labels

@@ -223,7 +223,8 @@ func TestFindTriesTwoOfEachClass(t *testing.T) {
 	// are a-00..a-18 and b-00. For b-00 the flows from the frontend are
 	// tierwall's own and b-00 -> b-00 is a pod to itself; only b-01 shows
 	// that the policy opens mysql to mysql.
-	pods := []corev1.Pod{pod(ns, "b-00", mysql), pod(ns, "b-01", mysql)}
+	pods := make([]corev1.Pod, 0, 21)
+	pods = append(pods, pod(ns, "b-00", mysql), pod(ns, "b-01", mysql))
 	for i := range 19 {
 		pods = append(pods, pod(ns, fmt.Sprintf("a-%02d", i), frontend))
 	}
@@ -241,17 +242,17 @@ func TestFindTriesTwoOfEachClass(t *testing.T) {
 
 	classes := []map[string]string{frontend, {"app": "wordpress", "tier": "frontend", "track": "canary"}, mysql, {"app": "wordpress"}, {"app": "adminer"}}
 	selectors := []map[string]string{nil, {"app": "wordpress"}, {"tier": "frontend"}, {"tier": "mysql"}, {"track": "canary"}, {"app": "adminer"}}
-	peers := []networkingv1.NetworkPolicyPeer{
-		{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}},
-		{NamespaceSelector: &metav1.LabelSelector{}},
-	}
+	peers := make([]networkingv1.NetworkPolicyPeer, 0, 2+len(selectors))
+	peers = append(peers,
+		networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}},
+		networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{}})
 	for _, l := range selectors {
 		peers = append(peers, networkingv1.NetworkPolicyPeer{PodSelector: &metav1.LabelSelector{MatchLabels: l}})
 	}
 	ports := [][]networkingv1.NetworkPolicyPort{nil, tcp(80), tcp(3306), tcp(9999)}
 	rng := rand.New(rand.NewPCG(12, 1))
 	for world := range 300 {
-		var pods []corev1.Pod
+		pods := make([]corev1.Pod, 0, 25*len(classes)+1)
 		for c, l := range classes {
 			for r := range rng.IntN(25) {
 				pods = append(pods, pod(ns, fmt.Sprintf("c%d-%02d", c, r), l))
@@ -260,7 +261,7 @@ func TestFindTriesTwoOfEachClass(t *testing.T) {
 		pods = append(pods, pod("monitoring", "prometheus", map[string]string{"app": "prometheus"}))
 		var others []networkingv1.NetworkPolicy
 		for i := range 1 + rng.IntN(4) {
-			var rulePeers []networkingv1.NetworkPolicyPeer
+			rulePeers := make([]networkingv1.NetworkPolicyPeer, 0, 2)
 			for range rng.IntN(3) {
 				rulePeers = append(rulePeers, peers[rng.IntN(len(peers))])
 			}
