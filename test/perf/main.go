@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -103,10 +104,15 @@ type bench struct {
 	writes *writeCounter // the manager's writes
 	app    *tierwallv1alpha1.AppIsolation
 	phase  cpuSample
+	// etcd is the address of etcd's client API.
+	etcd *url.URL
 }
 
 func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 	env := testenv.WithCRDs()
+	// etcd is compacted between rounds (compactEtcd), not every five
+	// minutes in the middle of one.
+	env.ControlPlane.GetAPIServer().Configure().Set("etcd-compaction-interval", "0")
 	cfg, err := testenv.Start(env)
 	if err != nil {
 		return err
@@ -121,12 +127,12 @@ func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 	if err != nil {
 		return err
 	}
-	b := &bench{o: o, out: out, cfg: cfg, client: c, writes: newWriteCounter(), app: app}
+	b := &bench{o: o, out: out, cfg: cfg, client: c, writes: newWriteCounter(), app: app, etcd: env.ControlPlane.Etcd.URL}
 	_, _ = fmt.Fprintf(out, "tierwall perf: N=%d AppIsolations (%d policies), %d governed-namespace pods, M=%d other pods in %d namespaces, --concurrent %d, client QPS %g burst %d, %d CPUs, %s\n",
 		o.apps, 4*o.apps, 4*o.apps, o.pods, o.namespaces, o.workers, o.qps, o.burst, runtime.NumCPU(), runtime.Version())
 
 	b.start("world")
-	if err := b.createWorld(ctx); err != nil {
+	if err := errors.Join(b.createWorld(ctx), compactEtcd(ctx, b.etcd)); err != nil {
 		return err
 	}
 	b.end("created %d namespaces and %d pods", 2*o.apps, 4*o.apps+2)
@@ -225,10 +231,11 @@ func (b *bench) rounds(ctx context.Context) (manager.Manager, func() error, erro
 }
 
 // clearRound deletes, with the manager stopped, what a round wrote: the
-// AppIsolations, and the policies and events of both clients, so that the
-// next round starts from the world as createWorld left it.
+// AppIsolations, and the policies and events of both clients, and compacts
+// etcd, so that the next round starts from the world as createWorld left
+// it.
 func (b *bench) clearRound(ctx context.Context) error {
-	return b.parallel(b.o.apps, func(i int) error {
+	err := b.setUp(b.o.apps, func(i int) error {
 		app := &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace(i), Name: b.app.Name}}
 		if err := b.client.Delete(ctx, app); client.IgnoreNotFound(err) != nil {
 			return err
@@ -242,6 +249,10 @@ func (b *bench) clearRound(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return compactEtcd(ctx, b.etcd)
 }
 
 // median is the middle ratio, or the mean of the two middle ones.
@@ -269,13 +280,13 @@ func formatRatios(ratios []float64) string {
 // start begins a phase.
 func (b *bench) start(name string) {
 	_, _ = fmt.Fprintf(b.out, "== %s\n", name)
-	b.phase = sampleCPU()
+	b.phase = sampleCPU(b.etcd.JoinPath("metrics").String())
 }
 
 // end reports the outcome of a phase and the CPU it saw.
 func (b *bench) end(format string, args ...any) {
 	_, _ = fmt.Fprintf(b.out, "   "+format+"\n", args...)
-	_, _ = fmt.Fprintf(b.out, "   cpu: %s\n", cpuReport(b.phase, sampleCPU()))
+	_, _ = fmt.Fprintf(b.out, "   cpu: %s\n", cpuReport(b.phase, sampleCPU(b.etcd.JoinPath("metrics").String())))
 }
 
 func appNamespace(i int) string  { return fmt.Sprintf("app-%04d", i) }
@@ -300,20 +311,36 @@ func (b *bench) createWorld(ctx context.Context) error {
 		pods = append(pods, fixtures.Pod(ns, "unrelated", map[string]string{"app": "other"}))
 	}
 	for _, objs := range [][]client.Object{namespaces, pods} {
-		if err := b.parallel(len(objs), func(i int) error { return b.client.Create(ctx, objs[i]) }); err != nil {
+		if err := b.setUp(len(objs), func(i int) error { return b.client.Create(ctx, objs[i]) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// parallel runs f(0..n-1) on the configured number of workers and returns
-// the first error.
+// setupWorkers is how many workers create and delete what no phase times:
+// creating the world is bound by the latency of each create, not by the
+// control plane's CPU, and took minutes on the --concurrent workers.
+const setupWorkers = 16
+
+// parallel runs f(0..n-1) on the configured number of workers (--concurrent,
+// as in the operator) and returns the first error.
 func (b *bench) parallel(n int, f func(i int) error) error {
+	return parallelOn(b.o.workers, n, f)
+}
+
+// setUp runs f(0..n-1), work no phase times, on setupWorkers workers.
+func (b *bench) setUp(n int, f func(i int) error) error {
+	return parallelOn(setupWorkers, n, f)
+}
+
+// parallelOn runs f(0..n-1) on workers goroutines and returns the first
+// error.
+func parallelOn(workers, n int, f func(i int) error) error {
 	next := make(chan int)
-	errs := make(chan error, b.o.workers)
+	errs := make(chan error, workers)
 	var wg sync.WaitGroup
-	for range b.o.workers {
+	for range workers {
 		wg.Go(func() {
 			for i := range next {
 				if err := f(i); err != nil {
@@ -426,8 +453,9 @@ func (b *bench) baseline(ctx context.Context) (time.Duration, map[string]int, er
 	if err := errors.Join(err, <-creating); err != nil {
 		return 0, nil, err
 	}
+	_, _ = fmt.Fprintf(b.out, "   the bare client's writes:%s\n", counter.timeline(start))
 	counts, _ := counter.snapshot()
-	err = b.parallel(b.o.apps, func(i int) error {
+	err = b.setUp(b.o.apps, func(i int) error {
 		return b.client.Delete(ctx, &tierwallv1alpha1.AppIsolation{ObjectMeta: metav1.ObjectMeta{Namespace: baseNamespace(i), Name: b.app.Name}})
 	})
 	return elapsed, counts, err
@@ -472,6 +500,7 @@ func (b *bench) startManager(ctx context.Context) (manager.Manager, func() error
 // last write, and the manager's writes.
 func (b *bench) converge(ctx context.Context, mgr manager.Manager) (time.Duration, map[string]int, error) {
 	before, _ := b.writes.snapshot()
+	reconcilesBefore := reconciles()
 	start := time.Now()
 	err := b.parallel(b.o.apps, func(i int) error {
 		app := b.app.DeepCopy()
@@ -481,6 +510,7 @@ func (b *bench) converge(ctx context.Context, mgr manager.Manager) (time.Duratio
 	if err != nil {
 		return 0, nil, err
 	}
+	created := time.Since(start)
 	// Readiness is read from the manager's cache, without copies: listing
 	// every AppIsolation from the API server five times a second loaded the
 	// control plane with work the baseline does not make it do, and was
@@ -505,6 +535,8 @@ func (b *bench) converge(ctx context.Context, mgr manager.Manager) (time.Duratio
 		return 0, nil, err
 	}
 	after, last := b.writes.snapshot()
+	_, _ = fmt.Fprintf(b.out, "   the %d creates took %.2fs; %.0f reconciles; the manager's writes:%s\n",
+		b.o.apps, created.Seconds(), reconciles()-reconcilesBefore, b.writes.timeline(start))
 	return last.Sub(start), since(after, before), nil
 }
 
@@ -645,7 +677,7 @@ func (b *bench) memory(ctx context.Context, mgr manager.Manager) (float64, uint6
 			return 0, 0, 0, err
 		}
 	}
-	err = b.parallel(b.o.pods, func(i int) error {
+	err = b.setUp(b.o.pods, func(i int) error {
 		ns := fmt.Sprintf("other-%04d", i%b.o.namespaces)
 		pod := fixtures.Pod(ns, fmt.Sprintf("web-%d", i), map[string]string{
 			"app.kubernetes.io/name": fmt.Sprintf("web-%d", i%50), "app.kubernetes.io/instance": fmt.Sprintf("web-%d", i%50),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -23,6 +24,14 @@ type writeCounter struct {
 	mu     sync.Mutex
 	counts map[string]int
 	last   time.Time
+	sent   []sentWrite // every write, in the order their responses came back
+}
+
+// sentWrite is one write: when its response came back, and its verb and
+// resource.
+type sentWrite struct {
+	at  time.Time
+	key string
 }
 
 func newWriteCounter() *writeCounter { return &writeCounter{counts: map[string]int{}} }
@@ -35,8 +44,10 @@ func (w *writeCounter) wrap(cfg *rest.Config) *rest.Config {
 			resp, err := rt.RoundTrip(req)
 			if verb := writeVerb(req.Method); verb != "" {
 				w.mu.Lock()
-				w.counts[verb+" "+resourceOf(req.URL.Path)]++
+				key := verb + " " + resourceOf(req.URL.Path)
+				w.counts[key]++
 				w.last = time.Now()
+				w.sent = append(w.sent, sentWrite{at: w.last, key: key})
 				w.mu.Unlock()
 			}
 			return resp, err
@@ -56,6 +67,44 @@ func (w *writeCounter) snapshot() (map[string]int, time.Time) {
 	out := make(map[string]int, len(w.counts))
 	maps.Copy(out, w.counts)
 	return out, w.last
+}
+
+// timeline says, per verb and resource, when the writes sent from start on
+// came back: the first and the last, and how many in each tenth of the time
+// from start to the last write. It tells a phase held up by one kind of
+// write (the events trailing the reconciles) from one slow throughout.
+func (w *writeCounter) timeline(start time.Time) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	const buckets = 10
+	span := w.last.Sub(start)
+	if span <= 0 {
+		return "no writes"
+	}
+	type line struct {
+		first, last time.Duration
+		counts      [buckets]int
+	}
+	lines := map[string]*line{}
+	for _, s := range w.sent {
+		if s.at.Before(start) {
+			continue
+		}
+		at := s.at.Sub(start)
+		l := lines[s.key]
+		if l == nil {
+			l = &line{first: at}
+			lines[s.key] = l
+		}
+		l.last = at
+		l.counts[min(int(at*buckets/span), buckets-1)]++
+	}
+	var b strings.Builder
+	for _, key := range slices.Sorted(maps.Keys(lines)) {
+		l := lines[key]
+		fmt.Fprintf(&b, "\n     %-32s %6.2fs to %6.2fs, per tenth: %v", key, l.first.Seconds(), l.last.Seconds(), l.counts)
+	}
+	return b.String()
 }
 
 // since returns the writes counted after before was taken.
@@ -135,18 +184,60 @@ func resourceOf(path string) string {
 }
 
 // cpuSample is the CPU time of the whole machine, of this process and of
-// its child processes (the envtest kube-apiserver and etcd), at one moment.
+// its child processes (the envtest kube-apiserver and etcd), and what etcd
+// has compacted, at one moment.
 type cpuSample struct {
 	at                   time.Time
 	busy, self, children time.Duration
+	compaction           etcdCompaction
+}
+
+// etcdCompaction is what etcd's compactions have done since it started:
+// the keys they removed and the time they took. The kube-apiserver
+// compacts etcd every five minutes; a compaction of many keys slows the
+// writes of the phase it falls in.
+type etcdCompaction struct {
+	keys, millis float64
+}
+
+// readEtcdCompaction reads etcd's compaction counters from its /metrics;
+// the zero value when it cannot.
+func readEtcdCompaction(metricsURL string) etcdCompaction {
+	var c etcdCompaction
+	if metricsURL == "" {
+		return c
+	}
+	resp, err := http.Get(metricsURL) //nolint:gosec,noctx // etcd of this process's envtest, on loopback
+	if err != nil {
+		return c
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return c
+	}
+	for line := range strings.Lines(string(body)) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseFloat(value, 64)
+		switch name {
+		case "etcd_debugging_mvcc_db_compaction_keys_total":
+			c.keys = v
+		case "etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_sum":
+			c.millis = v
+		}
+	}
+	return c
 }
 
 // clockTick is USER_HZ, the unit of /proc/stat: 100 on every Linux
 // architecture Go supports.
 const clockTick = 10 * time.Millisecond
 
-func sampleCPU() cpuSample {
-	s := cpuSample{at: time.Now()}
+func sampleCPU(etcdMetrics string) cpuSample {
+	s := cpuSample{at: time.Now(), compaction: readEtcdCompaction(etcdMetrics)}
 	if data, err := os.ReadFile("/proc/stat"); err == nil {
 		// cpu user nice system idle iowait irq softirq steal ...
 		fields := strings.Fields(strings.SplitN(string(data), "\n", 2)[0])
@@ -197,6 +288,10 @@ func cpuReport(a, b cpuSample) string {
 	cp := b.children - a.children
 	other := max(b.busy-a.busy-self-cp, 0)
 	pct := func(d time.Duration) float64 { return 100 * float64(d) / capacity }
-	return fmt.Sprintf("wall %s on %d CPUs: this process %.0f%%, control plane %.0f%%; other processes used %.0f%% CPU during this phase",
+	report := fmt.Sprintf("wall %s on %d CPUs: this process %.0f%%, control plane %.0f%%; other processes used %.0f%% CPU during this phase",
 		wall.Round(time.Millisecond), runtime.NumCPU(), pct(self), pct(cp), pct(other))
+	if keys := b.compaction.keys - a.compaction.keys; keys > 0 {
+		report += fmt.Sprintf("; etcd compacted %.0f keys in %.0f ms meanwhile", keys, b.compaction.millis-a.compaction.millis)
+	}
+	return report
 }

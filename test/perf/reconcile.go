@@ -35,7 +35,7 @@ func (b *bench) reconcileCost(ctx context.Context) (perReconcile time.Duration, 
 		return 0, 0, err
 	}
 	tiers := []string{"frontend", "mysql"}
-	err = b.parallel(b.o.busyPods, func(i int) error {
+	err = b.setUp(b.o.busyPods, func(i int) error {
 		return b.client.Create(ctx, fixtures.Pod(busyNamespace, fmt.Sprintf("pod-%d", i), map[string]string{
 			"app": "wordpress", "tier": tiers[i%2], "instance": fmt.Sprintf("i-%d", i%100),
 		}, fixtures.Port("http", 80, corev1.ProtocolTCP), fixtures.Port("mysql", 3306, corev1.ProtocolTCP)))
@@ -44,7 +44,7 @@ func (b *bench) reconcileCost(ctx context.Context) (perReconcile time.Duration, 
 		return 0, 0, err
 	}
 	http := intstr.FromString("http")
-	err = b.parallel(b.o.foreign, func(i int) error {
+	err = b.setUp(b.o.foreign, func(i int) error {
 		instance := func(k int) *metav1.LabelSelector {
 			return &metav1.LabelSelector{MatchLabels: map[string]string{"instance": fmt.Sprintf("i-%d", k%100)}}
 		}
