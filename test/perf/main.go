@@ -65,6 +65,7 @@ type options struct {
 	foreign    int
 	touches    int
 	profile    string
+	opProfile  string
 	rounds     int
 }
 
@@ -82,6 +83,7 @@ func main() {
 	flag.IntVar(&o.foreign, "foreign", 200, "NetworkPolicies tierwall does not own in that namespace")
 	flag.IntVar(&o.touches, "touches", 50, "reconciles to measure there, one at a time")
 	flag.StringVar(&o.profile, "reconcile-cpuprofile", "", "write a CPU profile of the reconcile cost phase's reconciles to this file")
+	flag.StringVar(&o.opProfile, "operator-cpuprofile", "", "write a CPU profile of the last round's operator phase to this file")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds of baseline then operator, from the same world; the ratio is their median")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
@@ -135,7 +137,7 @@ func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 	if err := errors.Join(b.createWorld(ctx), compactEtcd(ctx, b.etcd)); err != nil {
 		return err
 	}
-	b.end("created %d namespaces and %d pods", 2*o.apps, 4*o.apps+2)
+	b.end("created %d namespaces, %d pods and the probe AppIsolation", 2*o.apps+1, 4*o.apps+2)
 
 	mgr, stopManager, err := b.rounds(ctx)
 	if err != nil {
@@ -158,15 +160,15 @@ func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 	}
 
 	b.start("resync")
-	mgr, stopManager, err = b.startManager(ctx)
+	mgr, stopManager, before, err := b.startManager(ctx)
 	if err != nil {
 		return err
 	}
-	resync, err := b.resync(ctx, mgr)
+	resync, err := b.resync(ctx, before)
 	if err != nil {
 		return errors.Join(err, stopManager())
 	}
-	b.end("a restarted manager reconciled all %d AppIsolations: writes: %s", o.apps, formatCounts(resync))
+	b.end("a restarted manager reconciled all %d AppIsolations and the probe: writes: %s", o.apps, formatCounts(resync))
 
 	b.start("reconcile cost")
 	perReconcile, reconciled, err := b.reconcileCost(ctx)
@@ -208,13 +210,21 @@ func (b *bench) rounds(ctx context.Context) (manager.Manager, func() error, erro
 		}
 		b.end("bare client: %s for %d writes (%s)", baseline.Round(time.Millisecond), total(baseWrites), formatCounts(baseWrites))
 
-		mgr, stopManager, err := b.startManager(ctx)
+		mgr, stopManager, _, err := b.startManager(ctx)
 		if err != nil {
 			return nil, nil, err
 		}
 		b.start(name("operator"))
-		converge, opWrites, err := b.converge(ctx, mgr)
+		profile := ""
+		if round == b.o.rounds {
+			profile = b.o.opProfile
+		}
+		stopProfile, err := startCPUProfile(profile)
 		if err != nil {
+			return nil, nil, errors.Join(err, stopManager())
+		}
+		converge, opWrites, err := b.converge(ctx, mgr)
+		if err := errors.Join(err, stopProfile()); err != nil {
 			return nil, nil, errors.Join(err, stopManager())
 		}
 		b.end("operator: %s for %d writes (%s)", converge.Round(time.Millisecond), total(opWrites), formatCounts(opWrites))
@@ -292,9 +302,9 @@ func (b *bench) end(format string, args ...any) {
 func appNamespace(i int) string  { return fmt.Sprintf("app-%04d", i) }
 func baseNamespace(i int) string { return fmt.Sprintf("base-%04d", i) }
 
-// createWorld creates kube-system's Traefik and CoreDNS, and per
-// AppIsolation a namespace with the WordPress pods, a pod no selector
-// matches, and a namespace for the bare client's writes.
+// createWorld creates kube-system's Traefik and CoreDNS, per AppIsolation
+// a namespace with the WordPress pods, a pod no selector matches, and a
+// namespace for the bare client's writes, and the probe.
 func (b *bench) createWorld(ctx context.Context) error {
 	namespaces := make([]client.Object, 0, 2*b.o.apps)
 	var pods []client.Object
@@ -310,7 +320,10 @@ func (b *bench) createWorld(ctx context.Context) error {
 		}
 		pods = append(pods, fixtures.Pod(ns, "unrelated", map[string]string{"app": "other"}))
 	}
-	for _, objs := range [][]client.Object{namespaces, pods} {
+	probe := b.app.DeepCopy()
+	probe.Namespace = probeNamespace
+	namespaces = append(namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: probeNamespace}})
+	for _, objs := range [][]client.Object{namespaces, pods, {probe}} {
 		if err := b.setUp(len(objs), func(i int) error { return b.client.Create(ctx, objs[i]) }); err != nil {
 			return err
 		}
@@ -461,9 +474,42 @@ func (b *bench) baseline(ctx context.Context) (time.Duration, map[string]int, er
 	return elapsed, counts, err
 }
 
+// probeNamespace holds the probe: an AppIsolation that every manager the
+// benchmark starts reconciles first, which tells that its controller runs.
+const probeNamespace = "perf-probe"
+
+// started is what had happened before a manager started: the writes
+// counted, and the reconciles.
+type started struct {
+	writes     map[string]int
+	reconciles float64
+}
+
 // startManager starts the operator in this process, built as cmd/main.go
-// builds it, with writes counted, and waits for its caches.
-func (b *bench) startManager(ctx context.Context) (manager.Manager, func() error, error) {
+// builds it, with writes counted, and returns once its controller has
+// reconciled an AppIsolation (there is always the probe) and settled, and
+// what had happened before it started. Its caches having synced is not
+// enough: the controller starts its informers after that, and an operator
+// phase started then would time the manager's initial lists, which a
+// running operator has long done.
+func (b *bench) startManager(ctx context.Context) (manager.Manager, func() error, started, error) {
+	writes, _ := b.writes.snapshot()
+	before := started{writes: writes, reconciles: reconciles()}
+	mgr, stop, err := b.newManager(ctx)
+	if err != nil {
+		return nil, nil, before, err
+	}
+	err = wait.PollUntilContextCancel(ctx, 20*time.Millisecond, true, func(context.Context) (bool, error) {
+		return reconciles() > before.reconciles, nil
+	})
+	if err := errors.Join(err, b.settle(ctx)); err != nil {
+		return nil, nil, before, errors.Join(fmt.Errorf("the manager reconciled nothing: %w", err), stop())
+	}
+	return mgr, stop, before, nil
+}
+
+// newManager starts the operator and waits for the caches it has asked for.
+func (b *bench) newManager(ctx context.Context) (manager.Manager, func() error, error) {
 	mgr, err := ctrl.NewManager(b.writes.wrap(b.cfg), ctrl.Options{
 		Scheme:                 scheme.New(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -522,7 +568,8 @@ func (b *bench) converge(ctx context.Context, mgr manager.Manager) (time.Duratio
 		}
 		ready := 0
 		for _, app := range list.Items {
-			if app.Status.ObservedGeneration == app.Generation && meta.IsStatusConditionTrue(app.Status.Conditions, tierwallv1alpha1.ReadyCondition) {
+			if strings.HasPrefix(app.Namespace, "app-") && app.Status.ObservedGeneration == app.Generation &&
+				meta.IsStatusConditionTrue(app.Status.Conditions, tierwallv1alpha1.ReadyCondition) {
 				ready++
 			}
 		}
@@ -640,12 +687,11 @@ func (b *bench) unrelatedChanges(ctx context.Context, mgr manager.Manager) (map[
 }
 
 // resync waits until a freshly started manager has reconciled every
-// AppIsolation once, and returns its writes.
-func (b *bench) resync(ctx context.Context, _ manager.Manager) (map[string]int, error) {
-	before, _ := b.writes.snapshot()
-	reconciled := reconciles()
+// AppIsolation, the probe's included, once, and returns its writes since it
+// started.
+func (b *bench) resync(ctx context.Context, before started) (map[string]int, error) {
 	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
-		return reconciles()-reconciled >= float64(b.o.apps), nil
+		return reconciles()-before.reconciles >= float64(b.o.apps+1), nil
 	})
 	if err != nil {
 		return nil, err
@@ -654,7 +700,7 @@ func (b *bench) resync(ctx context.Context, _ manager.Manager) (map[string]int, 
 		return nil, err
 	}
 	after, _ := b.writes.snapshot()
-	return since(after, before), nil
+	return since(after, before.writes), nil
 }
 
 // memory measures the manager's heap before and after M pods appear in

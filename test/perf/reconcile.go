@@ -78,17 +78,11 @@ func (b *bench) reconcileCost(ctx context.Context) (perReconcile time.Duration, 
 		return 0, 0, err
 	}
 
-	if b.o.profile != "" {
-		f, err := os.Create(b.o.profile)
-		if err != nil {
-			return 0, 0, err
-		}
-		defer func() { err = errors.Join(err, f.Close()) }()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return 0, 0, err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(b.o.profile)
+	if err != nil {
+		return 0, 0, err
 	}
+	defer func() { err = errors.Join(err, stopProfile()) }()
 	start, before := selfCPU(), reconciles()
 	for i := range b.o.touches {
 		count := reconciles()
@@ -119,4 +113,23 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startCPUProfile writes a CPU profile of this process to path, when not
+// empty, until the returned function is called.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(err, f.Close())
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
