@@ -33,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -108,6 +109,8 @@ type bench struct {
 	phase  cpuSample
 	// etcd is the address of etcd's client API.
 	etcd *url.URL
+	// apiserver reads the kube-apiserver's metrics.
+	apiserver rest.Interface
 }
 
 func run(ctx context.Context, out io.Writer, o options) (retErr error) {
@@ -129,7 +132,12 @@ func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 	if err != nil {
 		return err
 	}
-	b := &bench{o: o, out: out, cfg: cfg, client: c, writes: newWriteCounter(), app: app, etcd: env.ControlPlane.Etcd.URL}
+	discovery, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	b := &bench{o: o, out: out, cfg: cfg, client: c, writes: newWriteCounter(), app: app,
+		etcd: env.ControlPlane.Etcd.URL, apiserver: discovery.RESTClient()}
 	_, _ = fmt.Fprintf(out, "tierwall perf: N=%d AppIsolations (%d policies), %d governed-namespace pods, M=%d other pods in %d namespaces, --concurrent %d, client QPS %g burst %d, %d CPUs, %s\n",
 		o.apps, 4*o.apps, 4*o.apps, o.pods, o.namespaces, o.workers, o.qps, o.burst, runtime.NumCPU(), runtime.Version())
 
@@ -287,16 +295,21 @@ func formatRatios(ratios []float64) string {
 	return fmt.Sprintf("%d rounds: %s and %s", len(parts), strings.Join(parts[:len(parts)-1], ", "), parts[len(parts)-1])
 }
 
+// sample reads the CPU and the control plane's counters.
+func (b *bench) sample() cpuSample {
+	return sampleCPU(context.Background(), b.etcd.JoinPath("metrics").String(), b.apiserver)
+}
+
 // start begins a phase.
 func (b *bench) start(name string) {
 	_, _ = fmt.Fprintf(b.out, "== %s\n", name)
-	b.phase = sampleCPU(b.etcd.JoinPath("metrics").String())
+	b.phase = b.sample()
 }
 
 // end reports the outcome of a phase and the CPU it saw.
 func (b *bench) end(format string, args ...any) {
 	_, _ = fmt.Fprintf(b.out, "   "+format+"\n", args...)
-	_, _ = fmt.Fprintf(b.out, "   cpu: %s\n", cpuReport(b.phase, sampleCPU(b.etcd.JoinPath("metrics").String())))
+	_, _ = fmt.Fprintf(b.out, "   cpu: %s\n", cpuReport(b.phase, b.sample()))
 }
 
 func appNamespace(i int) string  { return fmt.Sprintf("app-%04d", i) }

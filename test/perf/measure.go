@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -187,9 +188,57 @@ func resourceOf(path string) string {
 // its child processes (the envtest kube-apiserver and etcd), and what etcd
 // has compacted, at one moment.
 type cpuSample struct {
-	at                   time.Time
-	busy, self, children time.Duration
-	compaction           etcdCompaction
+	at                          time.Time
+	busy, self, apiserver, etcd time.Duration
+	compaction                  etcdCompaction
+	requests                    apiserverRequests
+}
+
+// apiserverRequests are the kube-apiserver's counters of what it served
+// since it started: the watch events it sent, and the writes (POST and
+// PATCH requests) and etcd requests it served, with their summed latency.
+type apiserverRequests struct {
+	watchEvents            float64
+	writes, writeSeconds   float64
+	etcdCalls, etcdSeconds float64
+}
+
+// readAPIServerRequests reads the counters from the kube-apiserver's
+// /metrics; the zero value when it cannot.
+func readAPIServerRequests(ctx context.Context, c rest.Interface) apiserverRequests {
+	var r apiserverRequests
+	if c == nil {
+		return r
+	}
+	body, err := c.Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return r
+	}
+	for line := range strings.Lines(string(body)) {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		name, labels, _ := strings.Cut(series, "{")
+		v, _ := strconv.ParseFloat(value, 64)
+		write := strings.Contains(labels, `verb="POST"`) || strings.Contains(labels, `verb="PATCH"`)
+		switch {
+		case name == "apiserver_watch_events_total":
+			r.watchEvents += v
+		case name == "apiserver_request_duration_seconds_count" && write:
+			r.writes += v
+		case name == "apiserver_request_duration_seconds_sum" && write:
+			r.writeSeconds += v
+		case name == "etcd_request_duration_seconds_count":
+			r.etcdCalls += v
+		case name == "etcd_request_duration_seconds_sum":
+			r.etcdSeconds += v
+		}
+	}
+	return r
 }
 
 // etcdCompaction is what etcd's compactions have done since it started:
@@ -236,8 +285,8 @@ func readEtcdCompaction(metricsURL string) etcdCompaction {
 // architecture Go supports.
 const clockTick = 10 * time.Millisecond
 
-func sampleCPU(etcdMetrics string) cpuSample {
-	s := cpuSample{at: time.Now(), compaction: readEtcdCompaction(etcdMetrics)}
+func sampleCPU(ctx context.Context, etcdMetrics string, apiserver rest.Interface) cpuSample {
+	s := cpuSample{at: time.Now(), compaction: readEtcdCompaction(etcdMetrics), requests: readAPIServerRequests(ctx, apiserver)}
 	if data, err := os.ReadFile("/proc/stat"); err == nil {
 		// cpu user nice system idle iowait irq softirq steal ...
 		fields := strings.Fields(strings.SplitN(string(data), "\n", 2)[0])
@@ -253,15 +302,15 @@ func sampleCPU(etcdMetrics string) cpuSample {
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	s.children = childrenCPU()
+	s.apiserver, s.etcd = childrenCPU()
 	return s
 }
 
-// childrenCPU sums the user and system time of this process's children.
-func childrenCPU() time.Duration {
+// childrenCPU sums the user and system time of this process's children:
+// the kube-apiserver, and etcd.
+func childrenCPU() (apiserver, etcd time.Duration) {
 	self := strconv.Itoa(os.Getpid())
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var sum time.Duration
 	for _, path := range stats {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -269,15 +318,21 @@ func childrenCPU() time.Duration {
 		}
 		// The command may hold spaces: the fields start after its ')'.
 		s := string(data)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		end := strings.LastIndexByte(s, ')')
+		command := s[strings.IndexByte(s, '(')+1 : end]
+		fields := strings.Fields(s[end+1:])
 		if len(fields) < 13 || fields[1] != self {
 			continue
 		}
 		utime, _ := strconv.ParseInt(fields[11], 10, 64)
 		stime, _ := strconv.ParseInt(fields[12], 10, 64)
-		sum += time.Duration(utime+stime) * clockTick
+		if command == "etcd" {
+			etcd += time.Duration(utime+stime) * clockTick
+		} else {
+			apiserver += time.Duration(utime+stime) * clockTick
+		}
 	}
-	return sum
+	return apiserver, etcd
 }
 
 // cpuReport says how the machine's CPU was spent between two samples.
@@ -285,11 +340,16 @@ func cpuReport(a, b cpuSample) string {
 	wall := b.at.Sub(a.at)
 	capacity := float64(wall) * float64(runtime.NumCPU())
 	self := b.self - a.self
-	cp := b.children - a.children
-	other := max(b.busy-a.busy-self-cp, 0)
+	apiserver, etcd := b.apiserver-a.apiserver, b.etcd-a.etcd
+	other := max(b.busy-a.busy-self-apiserver-etcd, 0)
 	pct := func(d time.Duration) float64 { return 100 * float64(d) / capacity }
-	report := fmt.Sprintf("wall %s on %d CPUs: this process %.0f%%, control plane %.0f%%; other processes used %.0f%% CPU during this phase",
-		wall.Round(time.Millisecond), runtime.NumCPU(), pct(self), pct(cp), pct(other))
+	report := fmt.Sprintf("wall %s on %d CPUs: this process %.0f%%, control plane %.0f%% (kube-apiserver %.0f%%, etcd %.0f%%); other processes used %.0f%% CPU during this phase",
+		wall.Round(time.Millisecond), runtime.NumCPU(), pct(self), pct(apiserver+etcd), pct(apiserver), pct(etcd), pct(other))
+	if writes := b.requests.writes - a.requests.writes; writes > 0 {
+		report += fmt.Sprintf("; the kube-apiserver sent %.0f watch events, served %.0f writes in %.1f ms on average, and waited %.1f ms on average for %.0f etcd requests",
+			b.requests.watchEvents-a.requests.watchEvents, writes, 1000*(b.requests.writeSeconds-a.requests.writeSeconds)/writes,
+			1000*(b.requests.etcdSeconds-a.requests.etcdSeconds)/max(b.requests.etcdCalls-a.requests.etcdCalls, 1), b.requests.etcdCalls-a.requests.etcdCalls)
+	}
 	if keys := b.compaction.keys - a.compaction.keys; keys > 0 {
 		report += fmt.Sprintf("; etcd compacted %.0f keys in %.0f ms meanwhile", keys, b.compaction.millis-a.compaction.millis)
 	}
