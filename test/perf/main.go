@@ -132,12 +132,12 @@ func run(ctx context.Context, out io.Writer, o options) (retErr error) {
 	if err != nil {
 		return err
 	}
-	discovery, err := discovery.NewDiscoveryClientForConfig(cfg)
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return err
 	}
 	b := &bench{o: o, out: out, cfg: cfg, client: c, writes: newWriteCounter(), app: app,
-		etcd: env.ControlPlane.Etcd.URL, apiserver: discovery.RESTClient()}
+		etcd: env.ControlPlane.Etcd.URL, apiserver: dc.RESTClient()}
 	_, _ = fmt.Fprintf(out, "tierwall perf: N=%d AppIsolations (%d policies), %d governed-namespace pods, M=%d other pods in %d namespaces, --concurrent %d, client QPS %g burst %d, %d CPUs, %s\n",
 		o.apps, 4*o.apps, 4*o.apps, o.pods, o.namespaces, o.workers, o.qps, o.burst, runtime.NumCPU(), runtime.Version())
 
