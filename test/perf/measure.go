@@ -201,6 +201,9 @@ type apiserverRequests struct {
 	watchEvents            float64
 	writes, writeSeconds   float64
 	etcdCalls, etcdSeconds float64
+	// gcCycles are its garbage collections so far; heap is its heap in
+	// use now.
+	gcCycles, heap float64
 }
 
 // readAPIServerRequests reads the counters from the kube-apiserver's
@@ -236,6 +239,10 @@ func readAPIServerRequests(ctx context.Context, c rest.Interface) apiserverReque
 			r.etcdCalls += v
 		case name == "etcd_request_duration_seconds_sum":
 			r.etcdSeconds += v
+		case name == "go_gc_duration_seconds_count":
+			r.gcCycles = v
+		case name == "go_memstats_heap_inuse_bytes":
+			r.heap = v
 		}
 	}
 	return r
@@ -349,6 +356,8 @@ func cpuReport(a, b cpuSample) string {
 		report += fmt.Sprintf("; the kube-apiserver sent %.0f watch events, served %.0f writes in %.1f ms on average, and waited %.1f ms on average for %.0f etcd requests",
 			b.requests.watchEvents-a.requests.watchEvents, writes, 1000*(b.requests.writeSeconds-a.requests.writeSeconds)/writes,
 			1000*(b.requests.etcdSeconds-a.requests.etcdSeconds)/max(b.requests.etcdCalls-a.requests.etcdCalls, 1), b.requests.etcdCalls-a.requests.etcdCalls)
+		report += fmt.Sprintf("; it collected garbage %.0f times, its heap in use went from %.0f to %.0f MiB",
+			b.requests.gcCycles-a.requests.gcCycles, a.requests.heap/(1<<20), b.requests.heap/(1<<20))
 	}
 	if keys := b.compaction.keys - a.compaction.keys; keys > 0 {
 		report += fmt.Sprintf("; etcd compacted %.0f keys in %.0f ms meanwhile", keys, b.compaction.millis-a.compaction.millis)
