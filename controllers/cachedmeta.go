@@ -163,13 +163,6 @@ func (in *labelInterner) forget(key string) {
 	}
 }
 
-// len is the number of label sets held.
-func (in *labelInterner) len() int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return len(in.sets)
-}
-
 // labelKey is a string that equal label sets, and only they, share.
 func labelKey(labels map[string]string) string {
 	var b strings.Builder

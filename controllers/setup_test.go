@@ -123,25 +123,38 @@ func TestStripUnreadInterns(t *testing.T) {
 // any more is dropped, so that label churn (a rollout's pod-template-hash)
 // does not grow the manager.
 func TestLabelSetsAreForgotten(t *testing.T) {
-	before := labelSets.len()
+	// Count this test's own sets only: other objects' sets come and go as
+	// collections run.
+	keys := make([]string, 0, 100)
+	interned := func() int {
+		labelSets.mu.Lock()
+		defer labelSets.mu.Unlock()
+		n := 0
+		for _, k := range keys {
+			if _, ok := labelSets.sets[k]; ok {
+				n++
+			}
+		}
+		return n
+	}
 	held := make([]*cachedMeta, 0, 100)
 	for i := range 100 {
-		m, _ := stripUnread(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
-			Name: "web", Labels: map[string]string{"pod-template-hash": fmt.Sprintf("forgotten-%d", i)},
-		}})
+		labels := map[string]string{"pod-template-hash": fmt.Sprintf("forgotten-%d", i)}
+		keys = append(keys, labelKey(labels))
+		m, _ := stripUnread(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: labels}})
 		held = append(held, m.(*cachedMeta))
 	}
-	if got := labelSets.len(); got < before+100 {
-		t.Fatalf("%d label sets held with 100 new ones in use, want at least %d", got, before+100)
+	if got := interned(); got != 100 {
+		t.Fatalf("%d of 100 label sets held while their objects are in use", got)
 	}
 	runtime.KeepAlive(held)
 	// Cleanups run after a collection finds the sets unreachable; poll.
 	for range 100 {
 		runtime.GC()
-		if labelSets.len() <= before {
+		if interned() == 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Errorf("%d label sets held once their objects are gone, want at most %d", labelSets.len(), before)
+	t.Errorf("%d of 100 label sets held once their objects are gone", interned())
 }
