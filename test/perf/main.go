@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -226,8 +227,11 @@ func (b *bench) rounds(ctx context.Context) (manager.Manager, func() error, erro
 			return fmt.Sprintf("%s, round %d of %d", phase, round, b.o.rounds)
 		}
 		var baseline, converge time.Duration
-		var err error
-		runOperator := func() error {
+		runBaseline := func() (err error) {
+			baseline, err = b.baselinePhase(ctx, name("baseline"))
+			return err
+		}
+		runOperator := func() (err error) {
 			profile := ""
 			if round == b.o.rounds {
 				profile = b.o.opProfile
@@ -235,22 +239,15 @@ func (b *bench) rounds(ctx context.Context) (manager.Manager, func() error, erro
 			mgr, stopManager, converge, err = b.operatorPhase(ctx, name("operator"), profile)
 			return err
 		}
+		steps := []func() error{runBaseline, runOperator}
 		if round%2 == 1 {
-			err = runOperator()
-			if err == nil {
-				err = stop()
-			}
-			if err == nil {
-				baseline, err = b.baselinePhase(ctx, name("baseline"))
-			}
-		} else {
-			baseline, err = b.baselinePhase(ctx, name("baseline"))
-			if err == nil {
-				err = runOperator()
-			}
+			// The manager must not see the bare client's AppIsolations.
+			steps = []func() error{runOperator, stop, runBaseline}
 		}
-		if err != nil {
-			return nil, nil, errors.Join(err, stop())
+		for _, step := range steps {
+			if err := step(); err != nil {
+				return nil, nil, errors.Join(err, stop())
+			}
 		}
 		ratios = append(ratios, float64(converge)/float64(baseline))
 		if round == b.o.rounds {
@@ -352,7 +349,7 @@ func formatRatios(ratios []float64) string {
 
 // sample reads the CPU and the control plane's counters.
 func (b *bench) sample() cpuSample {
-	return sampleCPU(context.Background(), b.etcd.JoinPath("metrics").String(), b.apiserver)
+	return sampleCPU(context.Background(), b.apiserver)
 }
 
 // start begins a phase.
@@ -571,7 +568,7 @@ func (b *bench) startManager(ctx context.Context) (manager.Manager, func() error
 		return reconciles() > before.reconciles, nil
 	})
 	if err := errors.Join(err, b.settle(ctx)); err != nil {
-		return nil, nil, before, errors.Join(fmt.Errorf("the manager reconciled nothing: %w", err), stop())
+		return nil, nil, before, errors.Join(fmt.Errorf("the manager did not reconcile the probe and settle: %w", err), stop())
 	}
 	return mgr, stop, before, nil
 }
@@ -692,20 +689,13 @@ func (b *bench) settle(ctx context.Context) error {
 // over the series whose label is tierwall's controller name.
 func gauge(name, label string) float64 {
 	families, _ := metrics.Registry.Gather()
-	var sum float64
 	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == controllers.ControllerName {
-					sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
-				}
-			}
+		if f.GetName() == name {
+			v, _ := sumOf(f, func(m *dto.Metric) bool { return hasLabel(m, label, controllers.ControllerName) })
+			return v
 		}
 	}
-	return sum
+	return 0
 }
 
 func reconciles() float64 { return gauge("controller_runtime_reconcile_total", "controller") }

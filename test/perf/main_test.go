@@ -33,6 +33,7 @@ func TestRun(t *testing.T) {
 		`(?m)^   3 reconciles of an AppIsolation in a namespace of 40 pods with 6 foreign NetworkPolicies: at most \S+ of this process's CPU each$`,
 		`(?m)^   heap after GC .* with 20 more pods in 2 namespaces: -?[0-9]+ B/pod$`,
 		`(?m)^   cpu: wall .* other processes used [0-9]+% CPU during this phase`,
+		`(?m)^   cpu: .*; the kube-apiserver sent [0-9]+ watch events, served [1-9][0-9]* writes in [0-9.]+ ms on average`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out.String()) {
 			t.Errorf("the report has no line matching %s:\n%s", want, out.String())

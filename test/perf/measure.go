@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -16,6 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"k8s.io/client-go/rest"
 )
 
@@ -185,12 +187,11 @@ func resourceOf(path string) string {
 }
 
 // cpuSample is the CPU time of the whole machine, of this process and of
-// its child processes (the envtest kube-apiserver and etcd), and what etcd
-// has compacted, at one moment.
+// its child processes (the envtest kube-apiserver and etcd), and the
+// kube-apiserver's counters, at one moment.
 type cpuSample struct {
 	at                          time.Time
 	busy, self, apiserver, etcd time.Duration
-	compaction                  etcdCompaction
 	requests                    apiserverRequests
 }
 
@@ -210,90 +211,58 @@ type apiserverRequests struct {
 // /metrics; the zero value when it cannot.
 func readAPIServerRequests(ctx context.Context, c rest.Interface) apiserverRequests {
 	var r apiserverRequests
-	if c == nil {
-		return r
-	}
-	body, err := c.Get().AbsPath("/metrics").DoRaw(ctx)
+	body, err := c.Get().AbsPath("/metrics").Stream(ctx)
 	if err != nil {
 		return r
 	}
-	for line := range strings.Lines(string(body)) {
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok {
-			continue
-		}
-		name, labels, _ := strings.Cut(series, "{")
-		v, _ := strconv.ParseFloat(value, 64)
-		write := strings.Contains(labels, `verb="POST"`) || strings.Contains(labels, `verb="PATCH"`)
-		switch {
-		case name == "apiserver_watch_events_total":
-			r.watchEvents += v
-		case name == "apiserver_request_duration_seconds_count" && write:
-			r.writes += v
-		case name == "apiserver_request_duration_seconds_sum" && write:
-			r.writeSeconds += v
-		case name == "etcd_request_duration_seconds_count":
-			r.etcdCalls += v
-		case name == "etcd_request_duration_seconds_sum":
-			r.etcdSeconds += v
-		case name == "go_gc_duration_seconds_count":
-			r.gcCycles = v
-		case name == "go_memstats_heap_inuse_bytes":
-			r.heap = v
-		}
+	defer func() { _ = body.Close() }()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(body)
+	if err != nil {
+		return r
 	}
+	all := func(*dto.Metric) bool { return true }
+	write := func(m *dto.Metric) bool {
+		return hasLabel(m, "verb", "POST") || hasLabel(m, "verb", "PATCH")
+	}
+	r.watchEvents, _ = sumOf(families["apiserver_watch_events_total"], all)
+	r.writeSeconds, r.writes = sumOf(families["apiserver_request_duration_seconds"], write)
+	r.etcdSeconds, r.etcdCalls = sumOf(families["etcd_request_duration_seconds"], all)
+	_, r.gcCycles = sumOf(families["go_gc_duration_seconds"], all)
+	r.heap, _ = sumOf(families["go_memstats_heap_inuse_bytes"], all)
 	return r
 }
 
-// etcdCompaction is what etcd's compactions have done since it started:
-// the keys they removed and the time they took. The kube-apiserver
-// compacts etcd every five minutes; a compaction of many keys slows the
-// writes of the phase it falls in.
-type etcdCompaction struct {
-	keys, millis float64
-}
-
-// readEtcdCompaction reads etcd's compaction counters from its /metrics;
-// the zero value when it cannot.
-func readEtcdCompaction(metricsURL string) etcdCompaction {
-	var c etcdCompaction
-	if metricsURL == "" {
-		return c
-	}
-	resp, err := http.Get(metricsURL) //nolint:gosec,noctx // etcd of this process's envtest, on loopback
-	if err != nil {
-		return c
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return c
-	}
-	for line := range strings.Lines(string(body)) {
-		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok {
+// sumOf sums, over the series of family f that match, the value of a
+// counter or gauge, or the sum and the count of the observations of a
+// histogram or summary. A nil f sums to zero.
+func sumOf(f *dto.MetricFamily, match func(*dto.Metric) bool) (value, count float64) {
+	for _, m := range f.GetMetric() {
+		if !match(m) {
 			continue
 		}
-		v, _ := strconv.ParseFloat(value, 64)
-		switch name {
-		case "etcd_debugging_mvcc_db_compaction_keys_total":
-			c.keys = v
-		case "etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_sum":
-			c.millis = v
+		value += m.GetCounter().GetValue() + m.GetGauge().GetValue() + m.GetHistogram().GetSampleSum() + m.GetSummary().GetSampleSum()
+		count += float64(m.GetHistogram().GetSampleCount() + m.GetSummary().GetSampleCount())
+	}
+	return value, count
+}
+
+// hasLabel tells whether series m has label name with value.
+func hasLabel(m *dto.Metric, name, value string) bool {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name && l.GetValue() == value {
+			return true
 		}
 	}
-	return c
+	return false
 }
 
 // clockTick is USER_HZ, the unit of /proc/stat: 100 on every Linux
 // architecture Go supports.
 const clockTick = 10 * time.Millisecond
 
-func sampleCPU(ctx context.Context, etcdMetrics string, apiserver rest.Interface) cpuSample {
-	s := cpuSample{at: time.Now(), compaction: readEtcdCompaction(etcdMetrics), requests: readAPIServerRequests(ctx, apiserver)}
+func sampleCPU(ctx context.Context, apiserver rest.Interface) cpuSample {
+	s := cpuSample{at: time.Now(), requests: readAPIServerRequests(ctx, apiserver)}
 	if data, err := os.ReadFile("/proc/stat"); err == nil {
 		// cpu user nice system idle iowait irq softirq steal ...
 		fields := strings.Fields(strings.SplitN(string(data), "\n", 2)[0])
@@ -358,9 +327,6 @@ func cpuReport(a, b cpuSample) string {
 			1000*(b.requests.etcdSeconds-a.requests.etcdSeconds)/max(b.requests.etcdCalls-a.requests.etcdCalls, 1), b.requests.etcdCalls-a.requests.etcdCalls)
 		report += fmt.Sprintf("; it collected garbage %.0f times, its heap in use went from %.0f to %.0f MiB",
 			b.requests.gcCycles-a.requests.gcCycles, a.requests.heap/(1<<20), b.requests.heap/(1<<20))
-	}
-	if keys := b.compaction.keys - a.compaction.keys; keys > 0 {
-		report += fmt.Sprintf("; etcd compacted %.0f keys in %.0f ms meanwhile", keys, b.compaction.millis-a.compaction.millis)
 	}
 	return report
 }
