@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
@@ -36,19 +37,27 @@ func tcp(port int) []networkingv1.NetworkPolicyPort {
 	return []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt(port))}}
 }
 
-func TestFind(t *testing.T) {
-	app, err := fixtures.WordPress(ns)
+// wordpress returns the policies the WordPress sample renders in namespace,
+// and the selector of the pods it governs.
+func wordpress(tb testing.TB, namespace string) ([]networkingv1.NetworkPolicy, labels.Selector) {
+	tb.Helper()
+	app, err := fixtures.WordPress(namespace)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	own, err := render.Render(app, render.Platform{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	governed, err := metav1.LabelSelectorAsSelector(app.Spec.PodSelector)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	return own, governed
+}
+
+func TestFind(t *testing.T) {
+	own, governed := wordpress(t, ns)
 	mysql := map[string]string{"tier": "mysql"}
 	pods := []corev1.Pod{
 		pod(ns, "wordpress", map[string]string{"app": "wordpress", "tier": "frontend"}),
@@ -191,18 +200,7 @@ func TestSortedPods(t *testing.T) {
 // from the shapes that matter: selectors that pick one class or several,
 // peers of the same class, ipBlocks, every port or one.
 func TestFindTriesTwoOfEachClass(t *testing.T) {
-	app, err := fixtures.WordPress(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	own, err := render.Render(app, render.Platform{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	governed, err := metav1.LabelSelectorAsSelector(app.Spec.PodSelector)
-	if err != nil {
-		t.Fatal(err)
-	}
+	own, governed := wordpress(t, ns)
 	frontend := map[string]string{"app": "wordpress", "tier": "frontend"}
 	mysql := map[string]string{"app": "wordpress", "tier": "mysql"}
 	wordpress := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "wordpress"}}

@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -34,38 +33,11 @@ func (b *bench) reconcileCost(ctx context.Context) (perReconcile time.Duration, 
 	if err := b.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: busyNamespace}}); err != nil {
 		return 0, 0, err
 	}
-	tiers := []string{"frontend", "mysql"}
-	err = b.setUp(b.o.busyPods, func(i int) error {
-		return b.client.Create(ctx, fixtures.Pod(busyNamespace, fmt.Sprintf("pod-%d", i), map[string]string{
-			"app": "wordpress", "tier": tiers[i%2], "instance": fmt.Sprintf("i-%d", i%100),
-		}, fixtures.Port("http", 80, corev1.ProtocolTCP), fixtures.Port("mysql", 3306, corev1.ProtocolTCP)))
-	})
-	if err != nil {
-		return 0, 0, err
+	pods, policies := fixtures.BusyNamespace(busyNamespace, b.o.busyPods, b.o.foreign)
+	err = b.setUp(len(pods), func(i int) error { return b.client.Create(ctx, pods[i]) })
+	if err == nil {
+		err = b.setUp(len(policies), func(i int) error { return b.client.Create(ctx, policies[i]) })
 	}
-	http := intstr.FromString("http")
-	err = b.setUp(b.o.foreign, func(i int) error {
-		instance := func(k int) *metav1.LabelSelector {
-			return &metav1.LabelSelector{MatchLabels: map[string]string{"instance": fmt.Sprintf("i-%d", k%100)}}
-		}
-		policy := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: busyNamespace, Name: fmt.Sprintf("foreign-%d", i)}}
-		policy.Spec.PodSelector = *instance(i)
-		if i%2 == 0 {
-			policy.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
-			policy.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{
-				Ports: []networkingv1.NetworkPolicyPort{{Port: &http}},
-				From:  []networkingv1.NetworkPolicyPeer{{PodSelector: instance(i + 1)}, {NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "ops"}}}},
-			}}
-		} else {
-			from, to := intstr.FromInt32(5000), int32(6000)
-			policy.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
-			policy.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{{
-				Ports: []networkingv1.NetworkPolicyPort{{Port: &from, EndPort: &to}},
-				To:    []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{}}},
-			}}
-		}
-		return b.client.Create(ctx, policy)
-	})
 	if err != nil {
 		return 0, 0, err
 	}
